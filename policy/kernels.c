@@ -1,0 +1,175 @@
+/* The elementwise and row-wise layers, and the matmul wrappers around OpenBLAS.
+ * Attention and RoPE live in attention.c. */
+#include "policy/kernels.h"
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#define RMS_EPS 1e-5f
+
+/* ---------------------------------------------------------------- encoder */
+
+void encoder_forward(float *out, const int *tokens, const float *wte, int N, int C) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++)
+        memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, (size_t)C * sizeof(float));
+}
+
+void encoder_backward(float *dwte, const float *dout, const int *tokens, int N, int C) {
+    /* Parallel over channels: two rows may share a token, so rows cannot be split
+     * between threads, but each channel column is owned by one thread. */
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < N; i++)
+            dwte[(size_t)tokens[i] * C + c] += dout[(size_t)i * C + c];
+}
+
+/* ---------------------------------------------------------------- RMSNorm */
+
+void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C;
+        float *oi = out + (size_t)i * C;
+        float ss = 0.0f;
+        for (int c = 0; c < C; c++) ss += xi[c] * xi[c];
+        float r = 1.0f / sqrtf(ss / C + RMS_EPS);
+        for (int c = 0; c < C; c++) oi[c] = xi[c] * r * w[c];
+        rstd[i] = r;
+    }
+}
+
+void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
+                      const float *w, const float *rstd, int N, int C) {
+    /* y_c = w_c x_c r with r = (mean(x^2)+eps)^-1/2, so
+     * dx_j = r w_j dy_j - r^3 x_j / C * sum_c dy_c w_c x_c. */
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
+        float *dxi = dx + (size_t)i * C;
+        float r = rstd[i], dot = 0.0f;
+        for (int c = 0; c < C; c++) dot += gi[c] * w[c] * xi[c];
+        float k = r * r * r * dot / C;
+        for (int c = 0; c < C; c++) dxi[c] += r * w[c] * gi[c] - k * xi[c];
+    }
+    /* dw_c = sum_i dy_ic x_ic r_i: each thread owns a block of channels. */
+#pragma omp parallel for schedule(static)
+    for (int c0 = 0; c0 < C; c0 += 16) {
+        int c1 = c0 + 16 < C ? c0 + 16 : C;
+        float acc[16] = {0};
+        for (int i = 0; i < N; i++) {
+            const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
+            for (int c = c0; c < c1; c++) acc[c - c0] += gi[c] * xi[c] * rstd[i];
+        }
+        for (int c = c0; c < c1; c++) dw[c] += acc[c - c0];
+    }
+}
+
+/* ---------------------------------------------------------------- matmul */
+
+void matmul_forward(float *out, const float *in, const float *W, int N, int IC, int OC) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC,
+                1.0f, in, IC, W, IC, 0.0f, out, OC);
+}
+
+void matmul_backward(float *din, float *dW, const float *dout, const float *in,
+                     const float *W, int N, int IC, int OC, int accumulate_din) {
+    if (din)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IC, OC,
+                    1.0f, dout, OC, W, IC, accumulate_din ? 1.0f : 0.0f, din, IC);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, IC, N,
+                1.0f, dout, OC, in, IC, 1.0f, dW, IC);
+}
+
+/* ---------------------------------------------------------------- MLP activations */
+
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+void swiglu_forward(float *out, const float *in, int N, int F) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *g = in + (size_t)i * 2 * F, *u = g + F;
+        float *o = out + (size_t)i * F;
+        for (int j = 0; j < F; j++) o[j] = g[j] * sigmoidf(g[j]) * u[j];
+    }
+}
+
+void swiglu_backward(float *din, const float *dout, const float *in, int N, int F) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *g = in + (size_t)i * 2 * F, *u = g + F, *d = dout + (size_t)i * F;
+        float *dg = din + (size_t)i * 2 * F, *du = dg + F;
+        for (int j = 0; j < F; j++) {
+            float s = sigmoidf(g[j]);
+            du[j] = d[j] * g[j] * s;
+            dg[j] = d[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
+        }
+    }
+}
+
+#define GELU_K 0.7978845608028654f /* sqrt(2/pi) */
+
+void gelu_forward(float *out, const float *in, int N, int F) {
+    size_t n = (size_t)N * F;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i];
+        out[i] = 0.5f * x * (1.0f + tanhf(GELU_K * (x + 0.044715f * x * x * x)));
+    }
+}
+
+void gelu_backward(float *din, const float *dout, const float *in, int N, int F) {
+    size_t n = (size_t)N * F;
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        float x = in[i];
+        float th = tanhf(GELU_K * (x + 0.044715f * x * x * x));
+        float sech2 = 1.0f - th * th;
+        float grad = 0.5f * (1.0f + th) + 0.5f * x * sech2 * GELU_K * (1.0f + 3.0f * 0.044715f * x * x);
+        din[i] = grad * dout[i];
+    }
+}
+
+/* ---------------------------------------------------------------- residual */
+
+void residual_forward(float *out, const float *a, const float *b, size_t n) {
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
+/* ---------------------------------------------------------------- weighted log-prob loss */
+
+static float row_logsumexp(const float *x, int V) {
+    float mx = x[0];
+    for (int j = 1; j < V; j++) mx = x[j] > mx ? x[j] : mx;
+    float s = 0.0f;
+    for (int j = 0; j < V; j++) s += expf(x[j] - mx);
+    return mx + logf(s);
+}
+
+double logprob_loss_forward(float *logprobs, const float *logits, const int *targets,
+                            const float *w, float denom, int N, int V) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *li = logits + (size_t)i * V;
+        logprobs[i] = li[targets[i]] - row_logsumexp(li, V);
+    }
+    /* Serial sum in double: deterministic whatever the thread count. */
+    double loss = 0.0;
+    for (int i = 0; i < N; i++) loss -= (double)(w ? w[i] : 1.0f) * logprobs[i];
+    return loss / denom;
+}
+
+void logprob_loss_backward(float *dlogits, const float *logits, const int *targets,
+                           const float *w, float denom, int N, int V) {
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *li = logits + (size_t)i * V;
+        float *di = dlogits + (size_t)i * V;
+        float scale = (w ? w[i] : 1.0f) / denom;
+        if (scale == 0.0f) { memset(di, 0, (size_t)V * sizeof(float)); continue; }
+        float lse = row_logsumexp(li, V);
+        for (int j = 0; j < V; j++) di[j] = scale * expf(li[j] - lse);
+        di[targets[i]] -= scale;
+    }
+}
