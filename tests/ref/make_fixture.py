@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_model import PARAM_NAMES, Config, Transformer, init_params, token_logprobs, weighted_loss  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ADAMW = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.95, "eps": 1e-8, "weight_decay": 0.1, "grad_clip": 0.5}
+ADAMW = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.95, "eps": 1e-5, "weight_decay": 0.1, "grad_clip": 0.5}
 SAMPLE = 4096
 
 
