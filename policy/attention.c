@@ -6,6 +6,7 @@
  * qkv (B, T, 3C) with a leading dimension of 3C: head h of q is columns h*hs..,
  * k is C further, v 2C further. */
 #include "policy/kernels.h"
+#include "policy/vecmath.h"
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -46,6 +47,26 @@ void rope_backward(float *dqkv, const float *cos_t, const float *sin_t, int B, i
 
 /* ---------------------------------------------------------------- attention */
 
+/* Rows are processed in blocks of ATT_BLOCK queries; block [t0, t1) only needs keys
+ * [0, t1), so the matmuls skip most of the masked upper triangle (at T = 256, 62% of the
+ * full T x T work) while staying large enough for BLAS to run well. */
+#define ATT_BLOCK 64
+
+static void softmax_causal_rows(float *P, int t0, int t1, int T) {
+    for (int t = t0; t < t1; t++) {
+        float *p = P + (size_t)t * T;
+        float mx = p[0], sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+        for (int j = 1; j <= t; j++) mx = p[j] > mx ? p[j] : mx;
+#pragma omp simd reduction(+ : sum)
+        for (int j = 0; j <= t; j++) { p[j] = vexpf(p[j] - mx); sum += p[j]; }
+        float inv = 1.0f / sum;
+#pragma omp simd
+        for (int j = 0; j <= t; j++) p[j] *= inv;
+        for (int j = t + 1; j < t1; j++) p[j] = 0.0f;
+    }
+}
+
 void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH) {
     int hs = C / NH, ld = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
@@ -54,23 +75,19 @@ void attention_forward(float *out, float *att, const float *qkv, int B, int T, i
         for (int h = 0; h < NH; h++) {
             const float *q = qkv + (size_t)b * T * ld + h * hs, *k = q + C, *v = q + 2 * C;
             float *P = att + ((size_t)b * NH + h) * T * T;
-            /* S (T, T) = scale * q k^T; the upper triangle is computed and then masked:
-             * cheaper than T separate calls at these sizes. */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs,
-                        scale, q, ld, k, ld, 0.0f, P, T);
-            for (int t = 0; t < T; t++) {
-                float *p = P + (size_t)t * T;
-                float mx = p[0];
-                for (int j = 1; j <= t; j++) mx = p[j] > mx ? p[j] : mx;
-                float sum = 0.0f;
-                for (int j = 0; j <= t; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
-                float inv = 1.0f / sum;
-                for (int j = 0; j <= t; j++) p[j] *= inv;
-                for (int j = t + 1; j < T; j++) p[j] = 0.0f;
+            float *y = out + (size_t)b * T * C + h * hs;
+            for (int t0 = 0; t0 < T; t0 += ATT_BLOCK) {
+                int t1 = t0 + ATT_BLOCK < T ? t0 + ATT_BLOCK : T, m = t1 - t0;
+                float *Pb = P + (size_t)t0 * T;
+                /* S[t0:t1, 0:t1] = scale * q[t0:t1] k[0:t1]^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, hs,
+                            scale, q + (size_t)t0 * ld, ld, k, ld, 0.0f, Pb, T);
+                softmax_causal_rows(P, t0, t1, T);
+                for (int t = t0; t < t1; t++) memset(P + (size_t)t * T + t1, 0, (size_t)(T - t1) * sizeof(float));
+                /* y[t0:t1] = P[t0:t1, 0:t1] v[0:t1] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs, t1,
+                            1.0f, Pb, T, v, ld, 0.0f, y + (size_t)t0 * C, C);
             }
-            /* y (T, hs) = P v */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T,
-                        1.0f, P, T, v, ld, 0.0f, out + (size_t)b * T * C + h * hs, C);
         }
 }
 
@@ -86,24 +103,35 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
             const float *P = att + ((size_t)b * NH + h) * T * T;
             const float *dy = dout + (size_t)b * T * C + h * hs;
             float *dP = datt + ((size_t)b * NH + h) * T * T;
-            /* dP = dy v^T ; dv = P^T dy */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs,
-                        1.0f, dy, C, v, ld, 0.0f, dP, T);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T,
-                        1.0f, P, T, dy, C, 0.0f, dv, ld);
-            /* softmax backward: dS = P * (dP - sum_j P dP), times the score scale */
-            for (int t = 0; t < T; t++) {
-                const float *p = P + (size_t)t * T;
-                float *d = dP + (size_t)t * T;
-                float dot = 0.0f;
-                for (int j = 0; j <= t; j++) dot += p[j] * d[j];
-                for (int j = 0; j <= t; j++) d[j] = p[j] * (d[j] - dot) * scale;
-                for (int j = t + 1; j < T; j++) d[j] = 0.0f;
+            /* The last block touches every key, so it runs first with beta 0 and sets
+             * dk and dv; earlier blocks add into their prefix. */
+            int last = (T - 1) / ATT_BLOCK * ATT_BLOCK;
+            for (int t0 = last; t0 >= 0; t0 -= ATT_BLOCK) {
+                int t1 = t0 + ATT_BLOCK < T ? t0 + ATT_BLOCK : T, m = t1 - t0;
+                float beta = t0 == last ? 0.0f : 1.0f;
+                const float *Pb = P + (size_t)t0 * T, *dyb = dy + (size_t)t0 * C;
+                float *dPb = dP + (size_t)t0 * T;
+                /* dP = dy v^T ; dv[0:t1] += P^T dy */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, t1, hs,
+                            1.0f, dyb, C, v, ld, 0.0f, dPb, T);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, hs, m,
+                            1.0f, Pb, T, dyb, C, beta, dv, ld);
+                /* softmax backward: dS = P * (dP - sum_j P dP), times the score scale */
+                for (int t = t0; t < t1; t++) {
+                    const float *p = P + (size_t)t * T;
+                    float *d = dP + (size_t)t * T;
+                    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+                    for (int j = 0; j <= t; j++) dot += p[j] * d[j];
+#pragma omp simd
+                    for (int j = 0; j <= t; j++) d[j] = p[j] * (d[j] - dot) * scale;
+                    for (int j = t + 1; j < t1; j++) d[j] = 0.0f;
+                }
+                /* dq[t0:t1] = dS k[0:t1] ; dk[0:t1] += dS^T q[t0:t1] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hs, t1,
+                            1.0f, dPb, T, k, ld, 0.0f, dq + (size_t)t0 * ld, ld);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, hs, m,
+                            1.0f, dPb, T, q + (size_t)t0 * ld, ld, beta, dk, ld);
             }
-            /* dq = dS k ; dk = dS^T q */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T,
-                        1.0f, dP, T, k, ld, 0.0f, dq, ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T,
-                        1.0f, dP, T, q, ld, 0.0f, dk, ld);
         }
 }

@@ -1,6 +1,7 @@
 /* The elementwise and row-wise layers, and the matmul wrappers around OpenBLAS.
  * Attention and RoPE live in attention.c. */
 #include "policy/kernels.h"
+#include "policy/vecmath.h"
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
@@ -32,6 +33,7 @@ void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, in
         const float *xi = x + (size_t)i * C;
         float *oi = out + (size_t)i * C;
         float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
         for (int c = 0; c < C; c++) ss += xi[c] * xi[c];
         float r = 1.0f / sqrtf(ss / C + RMS_EPS);
         for (int c = 0; c < C; c++) oi[c] = xi[c] * r * w[c];
@@ -48,6 +50,7 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
         const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
         float *dxi = dx + (size_t)i * C;
         float r = rstd[i], dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
         for (int c = 0; c < C; c++) dot += gi[c] * w[c] * xi[c];
         float k = r * r * r * dot / C;
         for (int c = 0; c < C; c++) dxi[c] += r * w[c] * gi[c] - k * xi[c];
@@ -83,13 +86,15 @@ void matmul_backward(float *din, float *dW, const float *dout, const float *in,
 
 /* ---------------------------------------------------------------- MLP activations */
 
-static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+#pragma omp declare simd notinbranch
+static inline float sigmoidf(float x) { return 1.0f / (1.0f + vexpf(-x)); }
 
 void swiglu_forward(float *out, const float *in, int N, int F) {
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N; i++) {
         const float *g = in + (size_t)i * 2 * F, *u = g + F;
         float *o = out + (size_t)i * F;
+#pragma omp simd
         for (int j = 0; j < F; j++) o[j] = g[j] * sigmoidf(g[j]) * u[j];
     }
 }
@@ -99,6 +104,7 @@ void swiglu_backward(float *din, const float *dout, const float *in, int N, int 
     for (int i = 0; i < N; i++) {
         const float *g = in + (size_t)i * 2 * F, *u = g + F, *d = dout + (size_t)i * F;
         float *dg = din + (size_t)i * 2 * F, *du = dg + F;
+#pragma omp simd
         for (int j = 0; j < F; j++) {
             float s = sigmoidf(g[j]);
             du[j] = d[j] * g[j] * s;
@@ -141,9 +147,11 @@ void residual_forward(float *out, const float *a, const float *b, size_t n) {
 
 static float row_logsumexp(const float *x, int V) {
     float mx = x[0];
+#pragma omp simd reduction(max : mx)
     for (int j = 1; j < V; j++) mx = x[j] > mx ? x[j] : mx;
     float s = 0.0f;
-    for (int j = 0; j < V; j++) s += expf(x[j] - mx);
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < V; j++) s += vexpf(x[j] - mx);
     return mx + logf(s);
 }
 
@@ -169,7 +177,8 @@ void logprob_loss_backward(float *dlogits, const float *logits, const int *targe
         float scale = (w ? w[i] : 1.0f) / denom;
         if (scale == 0.0f) { memset(di, 0, (size_t)V * sizeof(float)); continue; }
         float lse = row_logsumexp(li, V);
-        for (int j = 0; j < V; j++) di[j] = scale * expf(li[j] - lse);
+#pragma omp simd
+        for (int j = 0; j < V; j++) di[j] = scale * vexpf(li[j] - lse);
         di[targets[i]] -= scale;
     }
 }

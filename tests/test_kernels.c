@@ -152,6 +152,43 @@ static void test_attention_backward(void **state) {
     free(c.qkv); free(c.out); free(c.att); free(c.r); free(dqkv); free(datt);
 }
 
+/* Longer than one block of queries (policy/attention.c works in blocks of 64, with a
+ * ragged last block): forward against a plain double-precision attention, backward
+ * against finite differences. */
+static void test_attention_blocks(void **state) {
+    (void)state;
+    Rng rng; rng_seed(&rng, 44);
+    AttCtx c = { .B = 1, .T = 150, .C = 8, .NH = 2 };
+    int hs = c.C / c.NH;
+    size_t n = (size_t)c.B * c.T * 3 * c.C, no = (size_t)c.B * c.T * c.C, na = (size_t)c.B * c.NH * c.T * c.T;
+    c.qkv = alloc_floats(n); c.out = alloc_floats(no); c.att = alloc_floats(na); c.r = alloc_floats(no);
+    fill_uniform(c.qkv, n, -1.5f, 1.5f, &rng); fill_uniform(c.r, no, -1, 1, &rng);
+    att_loss(&c);
+    double *s = calloc(c.T, sizeof(double));
+    for (int h = 0; h < c.NH; h++)
+        for (int t = 0; t < c.T; t++) {
+            double mx = -1e300, sum = 0.0;
+            for (int j = 0; j <= t; j++) {
+                double d = 0.0;
+                for (int i = 0; i < hs; i++) d += (double)c.qkv[t * 3 * c.C + h * hs + i] * c.qkv[j * 3 * c.C + c.C + h * hs + i];
+                s[j] = d / sqrt((double)hs);
+                mx = fmax(mx, s[j]);
+            }
+            for (int j = 0; j <= t; j++) { s[j] = exp(s[j] - mx); sum += s[j]; }
+            for (int i = 0; i < hs; i++) {
+                double y = 0.0;
+                for (int j = 0; j <= t; j++) y += s[j] / sum * c.qkv[j * 3 * c.C + 2 * c.C + h * hs + i];
+                assert_float_equal(c.out[t * c.C + h * hs + i], y, 1e-5);
+            }
+        }
+    free(s);
+    float *dqkv = alloc_floats(n), *datt = alloc_floats(na);
+    set_pre(dqkv, n);
+    attention_backward(dqkv, datt, c.r, c.qkv, c.att, c.B, c.T, c.C, c.NH);
+    assert_true(grad_check("attention T=150 dqkv", att_loss, &c, c.qkv, dqkv, n, 400, 1e-3f, 1e-3, 1e-2) <= 1.0);
+    free(c.qkv); free(c.out); free(c.att); free(c.r); free(dqkv); free(datt);
+}
+
 /* ---------------------------------------------------------------- MLP activations */
 
 typedef struct { int N, F, swiglu; float *in, *out, *r; } ActCtx;
@@ -246,6 +283,7 @@ int main(void) {
         cmocka_unit_test(test_matmul_backward),
         cmocka_unit_test(test_rope_backward),
         cmocka_unit_test(test_attention_backward),
+        cmocka_unit_test(test_attention_blocks),
         cmocka_unit_test(test_swiglu_backward),
         cmocka_unit_test(test_gelu_backward),
         cmocka_unit_test(test_logprob_loss),
