@@ -21,12 +21,14 @@
 
 static const char *BENCH_USAGE =
     "usage: rlvr bench train [--preset tiny|small|base] [--seconds S] [--threads N] [--no-peer]\n"
+    "                        [--mlp swiglu|gelu]\n"
     "\n"
     "Times full training steps (forward, backward, AdamW) on batch 8 x 256 tokens with a\n"
     "1024-token vocabulary, for each preset (or the one given), at 1 and at N threads\n"
     "(default: all cores), and reports the better. Also measures the sgemm ceiling and,\n"
     "unless --no-peer, the same step in PyTorch (bench/torch_train.py run by\n"
     "/usr/bin/python3 with the same OPENBLAS_CORETYPE, at 1 and N threads, best kept).\n"
+    "--mlp gelu times the GELU variant (width 4d) instead of SwiGLU (the peer has both).\n"
     "Prints one JSON line per preset.\n";
 
 /* Best sgemm rate on a large square problem: what the BLAS can do on this machine now. */
@@ -82,15 +84,15 @@ static int time_steps(Model *m, AdamW *opt, const int *in, const int *tg, double
 }
 
 /* Run the PyTorch peer in a fresh process; returns tokens/s or -1 if unavailable. */
-static double torch_tokens_per_s(const char *preset, int threads, double seconds, char *version, size_t vlen) {
+static double torch_tokens_per_s(const char *preset, MlpKind mlp, int threads, double seconds, char *version, size_t vlen) {
     char script[4096], cmd[8192];
     snprintf(script, sizeof script, "%s/bench/torch_train.py", util_exe_dir());
     if (access(script, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) return -1.0;
     const char *core = getenv("OPENBLAS_CORETYPE");
     snprintf(cmd, sizeof cmd,
              "OPENBLAS_CORETYPE=%s OMP_NUM_THREADS=%d MKL_NUM_THREADS=%d timeout 600 /usr/bin/python3 '%s' "
-             "--preset %s --threads %d --seconds %g 2>/dev/null",
-             core ? core : "", threads, threads, script, preset, threads, seconds);
+             "--preset %s --mlp %s --threads %d --seconds %g 2>/dev/null",
+             core ? core : "", threads, threads, script, preset, model_mlp_name(mlp), threads, seconds);
     FILE *p = popen(cmd, "r");
     if (!p) return -1.0;
     char line[4096];
@@ -107,9 +109,10 @@ static double torch_tokens_per_s(const char *preset, int threads, double seconds
     return tps;
 }
 
-static int bench_preset(const char *preset, int max_threads, double seconds, int peer, double ceiling) {
+static int bench_preset(const char *preset, MlpKind mlp, int max_threads, double seconds, int peer, double ceiling) {
     ModelConfig cfg;
     model_config_preset(&cfg, preset, BENCH_V, BENCH_T);
+    if (mlp == MLP_GELU) { cfg.mlp = MLP_GELU; cfg.mlp_hidden = 4 * cfg.d_model; }
     Model m;
     AdamW opt;
     char err[256];
@@ -142,7 +145,7 @@ static int bench_preset(const char *preset, int max_threads, double seconds, int
     if (peer) {
         for (int th = 1; th <= max_threads; th = th == 1 && max_threads > 1 ? max_threads : th + max_threads) {
             fprintf(stderr, "bench train: %s, pytorch, %d thread%s...\n", preset, th, th > 1 ? "s" : "");
-            double t = torch_tokens_per_s(preset, th, seconds, version, sizeof version);
+            double t = torch_tokens_per_s(preset, mlp, th, seconds, version, sizeof version);
             if (t > torch_best) { torch_best = t; torch_threads = th; }
         }
     }
@@ -168,6 +171,7 @@ static int bench_train(int argc, char **argv) {
     double seconds = 4.0;
     long threads = util_get_threads();
     int peer = 1;
+    MlpKind mlp = MLP_SWIGLU;
     for (int i = 0; i < argc; i++) {
         long v;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) { fputs(BENCH_USAGE, stdout); return 0; }
@@ -175,6 +179,8 @@ static int bench_train(int argc, char **argv) {
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc && !util_parse_int(argv[i + 1], 1, 3600, &v)) { seconds = v; i++; }
         else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc && !util_parse_int(argv[i + 1], 1, 1024, &v)) { threads = v; i++; }
         else if (strcmp(argv[i], "--no-peer") == 0) peer = 0;
+        else if (strcmp(argv[i], "--mlp") == 0 && i + 1 < argc && (strcmp(argv[i + 1], "gelu") == 0 || strcmp(argv[i + 1], "swiglu") == 0))
+            mlp = strcmp(argv[++i], "gelu") == 0 ? MLP_GELU : MLP_SWIGLU;
         else { fprintf(stderr, "rlvr bench train: bad argument '%s'\n%s", argv[i], BENCH_USAGE); return 2; }
     }
     const char *presets[] = { "tiny", "small", "base" };
@@ -187,7 +193,7 @@ static int bench_train(int argc, char **argv) {
     double ceiling = sgemm_ceiling_gflops();
     for (int i = 0; i < 3; i++) {
         if (only && strcmp(only, presets[i]) != 0) continue;
-        if (bench_preset(presets[i], (int)threads, seconds, peer, ceiling)) return 1;
+        if (bench_preset(presets[i], mlp, (int)threads, seconds, peer, ceiling)) return 1;
     }
     return 0;
 }

@@ -32,7 +32,7 @@ void adamw_free(AdamW *opt) {
 
 float adamw_lr_at(const AdamWConfig *c, long step) {
     if (c->warmup_steps > 0 && step <= c->warmup_steps)
-        return c->lr * (float)step / (float)c->warmup_steps;
+        return (float)((double)c->lr * step / c->warmup_steps);
     if (c->total_steps <= c->warmup_steps) return c->lr;
     double progress = (double)(step - c->warmup_steps) / (double)(c->total_steps - c->warmup_steps);
     if (progress > 1.0) progress = 1.0;
@@ -45,9 +45,14 @@ float adamw_lr_at(const AdamWConfig *c, long step) {
 double adamw_grad_norm(const float *g, size_t n) {
     size_t nblocks = (n + NORM_BLOCK - 1) / NORM_BLOCK;
     double partial_stack[256], *partial = nblocks <= 256 ? partial_stack : malloc(nblocks * sizeof(double));
-    if (!partial) { /* fall back to a serial sum: same result, slower */
+    if (!partial) { /* out of memory: the same block-by-block sum, serially */
         double s = 0.0;
-        for (size_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+        for (size_t b = 0; b < nblocks; b++) {
+            size_t i0 = b * NORM_BLOCK, i1 = i0 + NORM_BLOCK < n ? i0 + NORM_BLOCK : n;
+            double bs = 0.0;
+            for (size_t i = i0; i < i1; i++) bs += (double)g[i] * g[i];
+            s += bs;
+        }
         return sqrt(s);
     }
 #pragma omp parallel for schedule(static)

@@ -104,6 +104,10 @@ int checkpoint_save(const char *path, const Model *m, const AdamW *opt, const Ch
         free(hdr);
         return -1;
     }
+    /* mkstemp creates the file 0600; a checkpoint should get the usual umask mode. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     Writer w = { fdopen(fd, "wb"), crc32(0L, Z_NULL, 0), 0 };
     if (!w.f) { close(fd); unlink(tmp); free(hdr); snprintf(err, errlen, "%s: fdopen failed", path); return -1; }
     unsigned char prefix[PREFIX_BYTES];

@@ -99,8 +99,8 @@ def rmsnorm(x, w):
 
 
 def rope(x, freqs):
-    """x (..., T, NH, hs) real, freqs (T, 1, hs/2) complex e^{i*pos*freq}: rotating the
-    interleaved pair (x[2i], x[2i+1]) is multiplying the complex number x[2i] + i*x[2i+1]."""
+    """x (B, T, ..., hs) real, freqs (T, ..., hs/2) complex e^{i*pos*freq_i}: rotating
+    the interleaved pair (x[2i], x[2i+1]) is multiplying the complex x[2i] + i*x[2i+1]."""
     return torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * freqs).flatten(-2)
 
 

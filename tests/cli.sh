@@ -1,0 +1,136 @@
+#!/bin/sh
+# cli.sh: the command line as a user meets it: help and exit codes, and the OpenBLAS
+# kernel fix (rlvr restarts itself with OPENBLAS_CORETYPE set when OpenBLAS fell back
+# to a generic kernel on an AVX2/AVX-512 CPU; see policy/blas.h and engine/main.c).
+#
+# usage: tests/cli.sh [path/to/rlvr]     (default ./rlvr)
+# Prints each check; exits 1 at the first failure with what was expected and seen.
+
+RLVR=${1:-./rlvr}
+[ -x "$RLVR" ] || { echo "cli.sh: $RLVR is not an executable (build it first)" >&2; exit 1; }
+
+TMP=$(mktemp -d /tmp/rlvr-cli-XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+trap 'exit 1' INT TERM
+OUT=$TMP/out
+ERR=$TMP/err
+
+# The notice rlvr prints when it restarts; the checks below count it precisely.
+RESTART='restarting with OPENBLAS_CORETYPE='
+# OpenBLAS's fallback kernels: none of them uses AVX2 (the list in policy/blas.c).
+GENERIC='Prescott Core2 Penryn Dunnington Nehalem Atom Katmai Coppermine Northwood Banias Generic unknown'
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$OUT" "$ERR"; do
+        [ -s "$f" ] && { echo "--- $(basename "$f"):" >&2; sed 's/^/    /' "$f" >&2; }
+    done
+    exit 1
+}
+check() { echo "check: $*"; }
+
+# run CMD...: runs it with stdout and stderr captured, exit code in $RC.
+run() { "$@" >"$OUT" 2>"$ERR"; RC=$?; }
+
+expect_rc() { [ "$RC" -eq "$1" ] || fail "exit code $RC, expected $1"; }
+expect_out() { grep -q -- "$1" "$OUT" || fail "stdout lacks '$1'"; }
+expect_err() { grep -q -- "$1" "$ERR" || fail "stderr lacks '$1'"; }
+# Lines of stderr other than the restart notice (which only appears on machines
+# where OpenBLAS picked a generic kernel by itself).
+err_lines() { grep -v -c -- "$RESTART" "$ERR"; }
+
+# json_str KEY: the string value of KEY in the JSON line on stdout.
+json_str() { sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p' "$OUT" | head -n 1; }
+
+lower() { echo "$1" | tr '[:upper:]' '[:lower:]'; }
+
+is_generic() {
+    for g in $GENERIC; do
+        [ "$(lower "$1")" = "$(lower "$g")" ] && return 0
+    done
+    return 1
+}
+
+has_flag() { grep "^flags" /proc/cpuinfo 2>/dev/null | grep -qw -- "$1"; }
+
+# ---------------------------------------------------------------- help and exit codes
+
+check "rlvr --help exits 0 and prints usage"
+run "$RLVR" --help; expect_rc 0; expect_out "usage: rlvr"
+
+check "rlvr help exits 0 and prints usage"
+run "$RLVR" help; expect_rc 0; expect_out "usage: rlvr"
+
+check "rlvr with no arguments exits 2 with usage on stderr"
+run "$RLVR"; expect_rc 2; expect_err "usage: rlvr"
+
+check "an unknown command exits 2 with a one-line error naming it"
+run "$RLVR" frobnicate; expect_rc 2; expect_err "frobnicate"
+[ "$(err_lines)" -eq 1 ] || fail "expected a one-line error, got $(err_lines) lines"
+[ -s "$OUT" ] && fail "an unknown command printed to stdout"
+
+check "rlvr bench --help exits 0"
+run "$RLVR" bench --help; expect_rc 0; expect_out "usage: rlvr bench"
+
+check "rlvr bench train --help exits 0"
+run "$RLVR" bench train --help; expect_rc 0; expect_out "usage: rlvr bench train"
+
+check "rlvr info --help exits 0"
+run "$RLVR" info --help; expect_rc 0; expect_out "usage: rlvr info"
+
+check "rlvr bench train --preset nope exits 2 naming the preset"
+run "$RLVR" bench train --preset nope; expect_rc 2; expect_err "nope"
+
+check "rlvr info prints one JSON line"
+run "$RLVR" info; expect_rc 0
+[ "$(wc -l <"$OUT")" -eq 1 ] || fail "info printed $(wc -l <"$OUT") lines"
+grep -q '^{.*"blas_core":"[^"]*".*}$' "$OUT" || fail "info output is not a JSON object with blas_core"
+
+# ---------------------------------------------------------------- the BLAS kernel fix
+
+check "a user's OPENBLAS_CORETYPE is kept, with no restart"
+run env -u RLVR_BLAS_ASSUME_GENERIC OPENBLAS_CORETYPE=PRESCOTT "$RLVR" info; expect_rc 0
+grep -q -- "$RESTART" "$ERR" && fail "rlvr restarted although the user set OPENBLAS_CORETYPE"
+[ "$(json_str blas_core)" = Prescott ] || fail "blas_core is '$(json_str blas_core)', expected Prescott"
+[ "$(json_str openblas_coretype_env)" = PRESCOTT ] || fail "openblas_coretype_env is '$(json_str openblas_coretype_env)'"
+
+# What blas_preferred_coretype() picks on this CPU (the same flags it checks).
+EXPECT=
+if has_flag avx512f && has_flag avx512bw && has_flag avx512vl && has_flag avx512dq; then EXPECT=SKYLAKEX
+elif has_flag avx2 && has_flag fma; then EXPECT=HASWELL
+fi
+
+if has_flag avx2; then
+    check "without OPENBLAS_CORETYPE, an AVX2 CPU runs a non-generic kernel"
+    run env -u OPENBLAS_CORETYPE -u RLVR_BLAS_ASSUME_GENERIC "$RLVR" info; expect_rc 0
+    CORE=$(json_str blas_core)
+    [ -n "$CORE" ] || fail "no blas_core in info's output"
+    is_generic "$CORE" && fail "blas_core is the generic '$CORE' on a CPU with AVX2"
+    [ "$(grep -c -- "$RESTART" "$ERR")" -le 1 ] || fail "rlvr restarted more than once"
+else
+    echo "skip: no avx2 in /proc/cpuinfo: the kernel fix does not apply"
+fi
+
+if [ -n "$EXPECT" ]; then
+    # RLVR_BLAS_ASSUME_GENERIC=1 is a test hook: OpenBLAS's own kernel counts as
+    # generic, so the restart happens even on CPUs OpenBLAS recognises.
+    check "forced restart: one notice, OPENBLAS_CORETYPE=$EXPECT, a non-generic kernel"
+    run env -u OPENBLAS_CORETYPE RLVR_BLAS_ASSUME_GENERIC=1 "$RLVR" info; expect_rc 0
+    N=$(grep -c -- "$RESTART" "$ERR")
+    [ "$N" -eq 0 ] && fail "no restart notice: is the RLVR_BLAS_ASSUME_GENERIC hook in policy/blas.c?"
+    [ "$N" -eq 1 ] || fail "$N restart notices, expected exactly one"
+    SET=$(sed -n "s/.*$RESTART\([A-Za-z0-9_]*\).*/\1/p" "$ERR")
+    [ "$SET" = "$EXPECT" ] || fail "restarted with OPENBLAS_CORETYPE=$SET, expected $EXPECT"
+    [ "$(json_str openblas_coretype_env)" = "$SET" ] ||
+        fail "after the restart openblas_coretype_env is '$(json_str openblas_coretype_env)', expected $SET"
+    CORE=$(json_str blas_core)
+    [ -n "$CORE" ] || fail "no blas_core in info's output"
+    is_generic "$CORE" && fail "after the restart blas_core is still the generic '$CORE'"
+    # The restarted process really runs the kernel the notice announced.
+    [ "$(lower "$CORE")" = "$(lower "$SET")" ] ||
+        fail "after the restart blas_core is '$CORE', not the announced $SET"
+else
+    echo "skip: no AVX2+FMA: rlvr has no better kernel to restart with"
+fi
+
+echo "cli.sh: all checks passed"
