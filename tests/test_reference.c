@@ -26,7 +26,7 @@
  * 3.5e-3 of the update for the largest weights) still fails it. */
 #define UPDATE_TOL 1e-3
 
-typedef struct { unsigned char *data; size_t size; cJSON *hdr; const unsigned char *blob; } Fixture;
+typedef struct { unsigned char *data; size_t size; cJSON *hdr; unsigned char *blob; size_t blob_size; } Fixture;
 
 static void fixture_load(Fixture *f, const char *name) {
     char path[4200];
@@ -53,10 +53,14 @@ static void fixture_load(Fixture *f, const char *name) {
     f->hdr = cJSON_Parse(json);
     free(json);
     assert_non_null(f->hdr);
-    f->blob = f->data + 12 + jlen;
+    /* The blob follows a JSON header of any length: copy it to an aligned buffer. */
+    f->blob_size = f->size - 12 - jlen;
+    f->blob = malloc(f->blob_size + 4);
+    assert_non_null(f->blob);
+    memcpy(f->blob, f->data + 12 + jlen, f->blob_size);
 }
 
-static void fixture_free(Fixture *f) { cJSON_Delete(f->hdr); free(f->data); }
+static void fixture_free(Fixture *f) { cJSON_Delete(f->hdr); free(f->data); free(f->blob); }
 
 /* A tensor's data and element count, or NULL when absent. */
 static const void *tensor(const Fixture *f, const char *name, size_t *count) {
@@ -65,7 +69,7 @@ static const void *tensor(const Fixture *f, const char *name, size_t *count) {
         if (strcmp(cJSON_GetObjectItem(t, "name")->valuestring, name) != 0) continue;
         size_t off = (size_t)cJSON_GetObjectItem(t, "offset")->valuedouble;
         *count = (size_t)cJSON_GetObjectItem(t, "count")->valuedouble;
-        assert_true(f->blob + off + *count * 4 <= f->data + f->size);
+        assert_true(off + *count * 4 <= f->blob_size);
         return f->blob + off;
     }
     return NULL;
