@@ -25,6 +25,7 @@ RMS_EPS = 1e-5
 
 # The order matters: it is the C parameter layout and the order of the init stream.
 PARAM_NAMES = ["wte", "rms1_w", "qkv_w", "attproj_w", "rms2_w", "fc_w", "fcproj_w", "rmsf_w"]
+LAYER_NAMES = PARAM_NAMES[1:7]  # stacked per layer: (L, ...)
 NORM_NAMES = {"rms1_w", "rms2_w", "rmsf_w"}
 DECAY_NAMES = {"qkv_w", "attproj_w", "fc_w", "fcproj_w"}  # AdamW decays matmul weights only
 
@@ -140,22 +141,25 @@ class Transformer(nn.Module):
         assert T <= cfg.max_seq
         freqs, mask = self._tables(T, self.wte.dtype, self.wte.device)
         x = F.embedding(tokens, self.wte)
-        for l in range(cfg.n_layer):
-            qkv = F.linear(rmsnorm(x, self.rms1_w[l]), self.qkv_w[l]).view(B, T, 3, NH, hs)
+        # unbind, not [l]: its backward stacks the L slices once, where indexing would
+        # build a zero-filled full-size gradient per layer.
+        layers = zip(*(getattr(self, n).unbind(0) for n in LAYER_NAMES))
+        for rms1_w, qkv_w, attproj_w, rms2_w, fc_w, fcproj_w in layers:
+            qkv = F.linear(rmsnorm(x, rms1_w), qkv_w).view(B, T, 3, NH, hs)
             q, k = rope(qkv[:, :, :2], freqs).unbind(2)           # q and k in one op
             # (B*NH, T, hs) batches for bmm; head h sits at columns h*hs.. of C.
             q, k, v = (t.transpose(1, 2).reshape(B * NH, T, hs) for t in (q, k, qkv[:, :, 2]))
             # mask + (q k^T)/sqrt(hs) in one gemm call; -inf above the diagonal.
             att = torch.baddbmm(mask, q, k.transpose(1, 2), alpha=1.0 / math.sqrt(hs)).softmax(-1)
             y = torch.bmm(att, v).view(B, NH, T, hs).transpose(1, 2).reshape(B, T, C)
-            x = x + F.linear(y, self.attproj_w[l])
-            h = F.linear(rmsnorm(x, self.rms2_w[l]), self.fc_w[l])
+            x = x + F.linear(y, attproj_w)
+            h = F.linear(rmsnorm(x, rms2_w), fc_w)
             if cfg.mlp == "swiglu":
                 gate, up = h.chunk(2, -1)
                 h = F.silu(gate) * up
             else:
                 h = F.gelu(h, approximate="tanh")
-            x = x + F.linear(h, self.fcproj_w[l])
+            x = x + F.linear(h, fcproj_w)
         return F.linear(rmsnorm(x, self.rmsf_w), self.wte)   # tied head
 
     def optimizer(self, lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1, **kw):
