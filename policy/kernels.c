@@ -86,30 +86,39 @@ void matmul_backward(float *din, float *dW, const float *dout, const float *in,
 
 /* ---------------------------------------------------------------- MLP activations */
 
-#pragma omp declare simd notinbranch
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + vexpf(-x)); }
+
+/* The row loops live in their own functions: inside an OpenMP region GCC reaches
+ * captured variables through a shared struct that the stores might alias, and refuses
+ * to vectorise; as plain arguments they are loaded once. */
+static void swiglu_row(float *o, const float *g, const float *u, int F) {
+#pragma omp simd
+    for (int j = 0; j < F; j++) o[j] = g[j] * sigmoidf(g[j]) * u[j];
+}
+
+static void swiglu_row_backward(float *dg, float *du, const float *d, const float *g, const float *u, int F) {
+#pragma omp simd
+    for (int j = 0; j < F; j++) {
+        float s = sigmoidf(g[j]);
+        du[j] = d[j] * g[j] * s;
+        dg[j] = d[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
+    }
+}
 
 void swiglu_forward(float *out, const float *in, int N, int F) {
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N; i++) {
-        const float *g = in + (size_t)i * 2 * F, *u = g + F;
-        float *o = out + (size_t)i * F;
-#pragma omp simd
-        for (int j = 0; j < F; j++) o[j] = g[j] * sigmoidf(g[j]) * u[j];
+        const float *g = in + (size_t)i * 2 * F;
+        swiglu_row(out + (size_t)i * F, g, g + F, F);
     }
 }
 
 void swiglu_backward(float *din, const float *dout, const float *in, int N, int F) {
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N; i++) {
-        const float *g = in + (size_t)i * 2 * F, *u = g + F, *d = dout + (size_t)i * F;
-        float *dg = din + (size_t)i * 2 * F, *du = dg + F;
-#pragma omp simd
-        for (int j = 0; j < F; j++) {
-            float s = sigmoidf(g[j]);
-            du[j] = d[j] * g[j] * s;
-            dg[j] = d[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
-        }
+        const float *g = in + (size_t)i * 2 * F;
+        float *dg = din + (size_t)i * 2 * F;
+        swiglu_row_backward(dg, dg + F, dout + (size_t)i * F, g, g + F, F);
     }
 }
 
@@ -155,6 +164,13 @@ static float row_logsumexp(const float *x, int V) {
     return mx + logf(s);
 }
 
+/* d = scale * softmax(l) */
+static void row_softmax_scaled(float *d, const float *l, float scale, int V) {
+    float lse = row_logsumexp(l, V);
+#pragma omp simd
+    for (int j = 0; j < V; j++) d[j] = scale * vexpf(l[j] - lse);
+}
+
 double logprob_loss_forward(float *logprobs, const float *logits, const int *targets,
                             const float *w, float denom, int N, int V) {
 #pragma omp parallel for schedule(static)
@@ -176,9 +192,7 @@ void logprob_loss_backward(float *dlogits, const float *logits, const int *targe
         float *di = dlogits + (size_t)i * V;
         float scale = (w ? w[i] : 1.0f) / denom;
         if (scale == 0.0f) { memset(di, 0, (size_t)V * sizeof(float)); continue; }
-        float lse = row_logsumexp(li, V);
-#pragma omp simd
-        for (int j = 0; j < V; j++) di[j] = scale * vexpf(li[j] - lse);
+        row_softmax_scaled(di, li, scale, V);
         di[targets[i]] -= scale;
     }
 }

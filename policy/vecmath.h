@@ -12,12 +12,12 @@
 #define RLVR_VECMATH_H
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
-#pragma omp declare simd notinbranch
 static inline float vexpf(float x) {
     x = x < -87.3f ? -87.3f : (x > 88.3f ? 88.3f : x);
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    /* n = round(x / ln 2): adding and removing 1.5 * 2^23 rounds to an integer in
+     * vector registers, where floorf would stop GCC from vectorising at all. */
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f + n * 2.12194440e-4f; /* ln 2 in two parts */
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -26,10 +26,8 @@ static inline float vexpf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    union { int32_t i; float f; } scale = { .i = ((int32_t)n + 127) << 23 };
+    return p * scale.f;
 }
 
 #endif
