@@ -133,4 +133,30 @@ else
     echo "skip: no AVX2+FMA: rlvr has no better kernel to restart with"
 fi
 
+# ---------------------------------------------------------------- reproducibility
+
+# One seed, one thread count: two separate runs write bit-identical checkpoints
+# (parameters, AdamW moments, RNG state). Needs the GSM8K data the demo trains on.
+DATA=${RLVR_GSM8K:-$(dirname "$RLVR")/../shared/data/gsm8k}
+[ -f "$DATA/train.jsonl" ] || DATA=$(cd "$(dirname "$0")/.." && pwd)/../shared/data/gsm8k
+if [ -f "$DATA/train.jsonl" ]; then
+    check "two demo runs with one seed and 2 threads write identical checkpoints"
+    for r in a b; do
+        run env OMP_NUM_THREADS=2 "$RLVR" demo --data "$DATA" --steps 12 --seed 7 --out "$TMP/$r"
+        expect_rc 0
+        expect_out '"reloaded_identical":true'
+    done
+    cmp -s "$TMP/a/demo.ckpt" "$TMP/b/demo.ckpt" || fail "the two checkpoints differ"
+    check "a different seed gives a different checkpoint"
+    run env OMP_NUM_THREADS=2 "$RLVR" demo --data "$DATA" --steps 12 --seed 8 --out "$TMP/c"
+    expect_rc 0
+    cmp -s "$TMP/a/demo.ckpt" "$TMP/c/demo.ckpt" && fail "seeds 7 and 8 gave identical checkpoints"
+    check "demo with a missing data directory fails with one line naming the file"
+    run "$RLVR" demo --data "$TMP/nowhere" --steps 1 --out "$TMP/d"
+    expect_rc 1
+    expect_err "nowhere/train.jsonl"
+else
+    echo "skip: no GSM8K data at $DATA: the reproducibility check needs it"
+fi
+
 echo "cli.sh: all checks passed"
