@@ -239,13 +239,15 @@ int checkpoint_load(const char *path, Model *m, AdamW *opt, CheckpointMeta *meta
     int bad_cfg = !cfg_json || model_config_from_json(&cfg, cfg_json, cerr, sizeof cerr);
     free(cfg_json);
     if (bad_cfg) { snprintf(err, errlen, "%s: corrupted checkpoint (%s)", path, cerr); goto done; }
-    if (model_create(m, &cfg, cerr, sizeof cerr)) { snprintf(err, errlen, "%s: %s", path, cerr); goto done; }
-    if (jn->valuedouble != (double)m->num_params) {
+    /* Check the file's size against the header before allocating anything: a damaged
+     * header must not make us allocate gigabytes. */
+    size_t nparams = model_config_num_params(&cfg);
+    if (jn->valuedouble != (double)nparams) {
         snprintf(err, errlen, "%s: corrupted checkpoint (num_params %.0f does not match the model config's %zu)",
-                 path, jn->valuedouble, m->num_params);
+                 path, jn->valuedouble, nparams);
         goto done;
     }
-    uint64_t payload = (uint64_t)m->num_params * sizeof(float) * (has_moments ? 3 : 1);
+    uint64_t payload = (uint64_t)nparams * sizeof(float) * (has_moments ? 3 : 1);
     uint64_t expected = PREFIX_BYTES + hlen + payload + 4;
     if (size < expected) {
         snprintf(err, errlen, "%s: truncated checkpoint (%" PRIu64 " bytes, expected %" PRIu64 ")", path, size, expected);
@@ -255,6 +257,7 @@ int checkpoint_load(const char *path, Model *m, AdamW *opt, CheckpointMeta *meta
         snprintf(err, errlen, "%s: corrupted checkpoint (%" PRIu64 " bytes, expected %" PRIu64 ")", path, size, expected);
         goto done;
     }
+    if (model_create(m, &cfg, cerr, sizeof cerr)) { snprintf(err, errlen, "%s: %s", path, cerr); goto done; }
     if (rd(&r, m->params_memory, m->num_params * sizeof(float))) {
         snprintf(err, errlen, "%s: truncated checkpoint (read failed in parameters)", path);
         goto done;

@@ -128,6 +128,13 @@ static void point_tensors(ParamTensors *t, float *blob, const size_t s[NUM_PARAM
     for (int i = 0; i < NUM_PARAM_TENSORS; i++) { *views[i] = blob; blob += s[i]; }
 }
 
+size_t model_config_num_params(const ModelConfig *cfg) {
+    size_t s[NUM_PARAM_TENSORS], n = 0;
+    param_sizes(cfg, s);
+    for (int i = 0; i < NUM_PARAM_TENSORS; i++) n += s[i];
+    return n;
+}
+
 float *model_tensor(const Model *m, float *blob, int i) {
     for (int j = 0; j < i; j++) blob += m->param_sizes[j];
     return blob;

@@ -41,6 +41,8 @@ int  model_config_validate(const ModelConfig *cfg, char *err, size_t errlen);
 char *model_config_to_json(const ModelConfig *cfg);
 int  model_config_from_json(ModelConfig *cfg, const char *json, char *err, size_t errlen);
 const char *model_mlp_name(MlpKind k);
+/* Parameter count of a (validated) config, without allocating anything. */
+size_t model_config_num_params(const ModelConfig *cfg);
 
 #define NUM_PARAM_TENSORS 8
 typedef struct {
