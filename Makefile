@@ -19,13 +19,13 @@ CFLAGS  += -std=gnu11 -Wall -Wextra $(OPT) $(NATIVE) $(SAN) -fopenmp -g \
 # loops share one threading runtime whatever the system's libblas alternative is.
 LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lz -lm -fopenmp
 
-POLICY_SRC := policy/rng.c policy/blas.c policy/kernels.c policy/attention.c \
-              policy/model.c policy/adamw.c policy/checkpoint.c
-ENGINE_SRC := engine/bench_train.c engine/demo.c engine/util.c
+# Every .c in a component folder is part of the program; engine/main.c holds main().
+POLICY_SRC := $(wildcard policy/*.c)
+ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
 LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(POLICY_SRC) $(ENGINE_SRC))
 
-TESTS      := test_kernels test_model test_reference test_adamw test_checkpoint
-TEST_BINS  := $(TESTS:%=$(BUILD)/tests/%)
+# Every tests/test_*.c is a cmocka suite.
+TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
 
 .PHONY: all deps test test-asan demo bench clean
 all: deps
