@@ -2,6 +2,7 @@
  * against the measured sgemm ceiling and against the identical model in PyTorch,
  * all in the same run because this machine is shared and noisy. One JSON line per
  * preset on stdout; progress on stderr. */
+#include "engine/bench.h"
 #include "engine/commands.h"
 #include "engine/util.h"
 #include "policy/adamw.h"
@@ -179,7 +180,7 @@ static int bench_preset(const char *preset, MlpKind mlp, int max_threads, double
     return 0;
 }
 
-static int bench_train(int argc, char **argv) {
+int bench_train(int argc, char **argv) {
     const char *only = NULL;
     double seconds = 4.0;
     long threads = util_get_threads();
@@ -212,10 +213,12 @@ static int bench_train(int argc, char **argv) {
 
 int cmd_bench(int argc, char **argv) {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        fputs("usage: rlvr bench train [options]   (rlvr bench train --help)\n", argc < 1 ? stderr : stdout);
+        fputs("usage: rlvr bench train|sample [options]   (rlvr bench train --help, rlvr bench sample --help)\n",
+              argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
     if (strcmp(argv[0], "train") == 0) return bench_train(argc - 1, argv + 1);
-    fprintf(stderr, "rlvr bench: unknown benchmark '%s' (available: train)\n", argv[0]);
+    if (strcmp(argv[0], "sample") == 0) return bench_sample(argc - 1, argv + 1);
+    fprintf(stderr, "rlvr bench: unknown benchmark '%s' (available: train, sample)\n", argv[0]);
     return 2;
 }

@@ -6,5 +6,9 @@
 
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_sft(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
 
 #endif

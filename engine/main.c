@@ -18,7 +18,11 @@ static const char *USAGE =
     "commands:\n"
     "  bench train     training-step speed per preset vs PyTorch, as JSON lines\n"
     "  demo            the demonstration run behind `make demo`\n"
+    "  export          a checkpoint as llama2.c's model file (--llama2c CKPT OUT.bin)\n"
     "  info            build, BLAS kernel and thread settings, as JSON\n"
+    "  sample          generate completions from a checkpoint, streamed to the terminal\n"
+    "  sft             supervised warm start on prompt/completion pairs (JSONL)\n"
+    "  tokenizer train learn the byte-level BPE vocabulary from text or JSONL files\n"
     "  help            this text\n"
     "\n"
     "environment: OPENBLAS_CORETYPE overrides the BLAS kernel choice;\n"
@@ -63,7 +67,11 @@ int main(int argc, char **argv) {
     int rc;
     if (strcmp(cmd, "bench") == 0) rc = cmd_bench(argc - 2, argv + 2);
     else if (strcmp(cmd, "demo") == 0) rc = cmd_demo(argc - 2, argv + 2);
+    else if (strcmp(cmd, "export") == 0) rc = cmd_export(argc - 2, argv + 2);
     else if (strcmp(cmd, "info") == 0) rc = cmd_info(argc - 2, argv + 2);
+    else if (strcmp(cmd, "sample") == 0) rc = cmd_sample(argc - 2, argv + 2);
+    else if (strcmp(cmd, "sft") == 0) rc = cmd_sft(argc - 2, argv + 2);
+    else if (strcmp(cmd, "tokenizer") == 0) rc = cmd_tokenizer(argc - 2, argv + 2);
     else {
         fprintf(stderr, "rlvr: unknown command '%s' (try rlvr help)\n", cmd);
         rc = 2;

@@ -13,27 +13,30 @@
 
 /* ---------------------------------------------------------------- RoPE */
 
-/* Rotate each pair (x[2i], x[2i+1]) of every head of q and k by angle pos*freq_i;
- * sign = +1 forward, -1 for the inverse rotation used by backward. */
+/* Rotate each pair (x[2i], x[2i+1]) of every head of q and k in one row of qkv (3C) by
+ * angle pos*freq_i, whose cos and sin are ct, st; sign = -1 rotates back (backward). */
+static void rope_rotate_row(float *row, const float *ct, const float *st, int C, int NH, float sign) {
+    int hs = C / NH, half = hs / 2;
+    for (int blk = 0; blk < 2; blk++)          /* q, then k */
+        for (int h = 0; h < NH; h++) {
+            float *v = row + blk * C + h * hs;
+            for (int i = 0; i < half; i++) {
+                float c = ct[i], s = sign * st[i];
+                float a = v[2 * i], bb = v[2 * i + 1];
+                v[2 * i] = a * c - bb * s;
+                v[2 * i + 1] = a * s + bb * c;
+            }
+        }
+}
+
 static void rope_rotate(float *qkv, const float *cos_t, const float *sin_t,
                         int B, int T, int C, int NH, float sign) {
-    int hs = C / NH, half = hs / 2;
+    int half = C / NH / 2;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            float *row = qkv + ((size_t)b * T + t) * 3 * C;
-            const float *ct = cos_t + (size_t)t * half, *st = sin_t + (size_t)t * half;
-            for (int blk = 0; blk < 2; blk++)          /* q, then k */
-                for (int h = 0; h < NH; h++) {
-                    float *v = row + blk * C + h * hs;
-                    for (int i = 0; i < half; i++) {
-                        float c = ct[i], s = sign * st[i];
-                        float a = v[2 * i], bb = v[2 * i + 1];
-                        v[2 * i] = a * c - bb * s;
-                        v[2 * i + 1] = a * s + bb * c;
-                    }
-                }
-        }
+        for (int t = 0; t < T; t++)
+            rope_rotate_row(qkv + ((size_t)b * T + t) * 3 * C, cos_t + (size_t)t * half,
+                            sin_t + (size_t)t * half, C, NH, sign);
 }
 
 void rope_forward(float *qkv, const float *cos_t, const float *sin_t, int B, int T, int C, int NH) {
@@ -43,6 +46,14 @@ void rope_forward(float *qkv, const float *cos_t, const float *sin_t, int B, int
 void rope_backward(float *dqkv, const float *cos_t, const float *sin_t, int B, int T, int C, int NH) {
     /* The rotation is orthogonal: its transpose is the rotation by -angle. */
     rope_rotate(dqkv, cos_t, sin_t, B, T, C, NH, -1.0f);
+}
+
+void rope_rows_forward(float *qkv, const int *pos, const float *cos_t, const float *sin_t, int R, int C, int NH) {
+    int half = C / NH / 2;
+#pragma omp parallel for schedule(static) if (R > 1)
+    for (int r = 0; r < R; r++)
+        rope_rotate_row(qkv + (size_t)r * 3 * C, cos_t + (size_t)pos[r] * half, sin_t + (size_t)pos[r] * half,
+                        C, NH, 1.0f);
 }
 
 /* ---------------------------------------------------------------- attention */
@@ -133,5 +144,46 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t1, hs, m,
                             1.0f, dPb, T, q + (size_t)t0 * ld, ld, beta, dk, ld);
             }
+        }
+}
+
+/* ---------------------------------------------------------------- attention over a KV cache */
+
+/* One query row against keys/values [0, p] of one cache slot: plain loops, since each is
+ * a matrix-vector product too small for BLAS to help. */
+static void attend_row(float *y, float *scores, const float *q, const float *kc, const float *vc,
+                       int p, int C, int hs, float scale) {
+    float mx = -INFINITY, sum = 0.0f;
+    for (int j = 0; j <= p; j++) {
+        const float *k = kc + (size_t)j * C;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int i = 0; i < hs; i++) dot += q[i] * k[i];
+        scores[j] = dot * scale;
+        mx = scores[j] > mx ? scores[j] : mx;
+    }
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j <= p; j++) { scores[j] = vexpf(scores[j] - mx); sum += scores[j]; }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < hs; i++) y[i] = 0.0f;
+    for (int j = 0; j <= p; j++) {
+        const float *v = vc + (size_t)j * C;
+        float w = scores[j] * inv;
+#pragma omp simd
+        for (int i = 0; i < hs; i++) y[i] += w * v[i];
+    }
+}
+
+void attention_cached_forward(float *out, float *scores, const float *qkv, const float *kcache,
+                              const float *vcache, const int *pos, const int *slot, int R, int C,
+                              int NH, int max_seq) {
+    int hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+#pragma omp parallel for collapse(2) schedule(static) if (R * NH > 1)
+    for (int r = 0; r < R; r++)
+        for (int h = 0; h < NH; h++) {
+            size_t base = (size_t)slot[r] * max_seq * C + h * hs;
+            attend_row(out + (size_t)r * C + h * hs, scores + ((size_t)r * NH + h) * max_seq,
+                       qkv + (size_t)r * 3 * C + h * hs, kcache + base, vcache + base, pos[r], C, hs, scale);
         }
 }

@@ -71,6 +71,10 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
 /* ---------------------------------------------------------------- matmul */
 
 void matmul_forward(float *out, const float *in, const float *W, int N, int IC, int OC) {
+    if (N == 1) { /* single-stream generation: a matrix-vector product */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, OC, IC, 1.0f, W, IC, in, 1, 0.0f, out, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, IC,
                 1.0f, in, IC, W, IC, 0.0f, out, OC);
 }

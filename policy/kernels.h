@@ -32,11 +32,21 @@ void rope_forward(float *qkv, const float *cos_t, const float *sin_t, int B, int
 /* The inverse rotation, in place on the dq and dk blocks of dqkv. */
 void rope_backward(float *dqkv, const float *cos_t, const float *sin_t, int B, int T, int C, int NH);
 
+/* RoPE for rows at arbitrary positions: row r of qkv (R, 3C) sits at position pos[r]. */
+void rope_rows_forward(float *qkv, const int *pos, const float *cos_t, const float *sin_t, int R, int C, int NH);
+
 /* Causal multi-head attention. qkv (B, T, 3C) -> att probs (B, NH, T, T), out (B, T, C). */
 void attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH);
 /* Sets dqkv (B, T, 3C); uses datt (B, NH, T, T) as scratch. */
 void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv,
                         const float *att, int B, int T, int C, int NH);
+
+/* Attention for generation: row r's query (in qkv (R, 3C)) attends to keys and values
+ * [0, pos[r]] of cache slot slot[r]; caches are one layer's (slots, max_seq, C).
+ * scores: (R, NH, max_seq) scratch. Writes out (R, C). */
+void attention_cached_forward(float *out, float *scores, const float *qkv, const float *kcache,
+                              const float *vcache, const int *pos, const int *slot, int R, int C,
+                              int NH, int max_seq);
 
 /* SwiGLU: in (N, 2F) = [gate | up] -> out (N, F) = silu(gate) * up. */
 void swiglu_forward(float *out, const float *in, int N, int F);

@@ -1,0 +1,16 @@
+/* bench: the benchmarks behind `rlvr bench`. Each prints JSON lines on stdout (progress
+ * on stderr) and compares against a peer measured in the same run, because this machine
+ * is shared and noisy. Benchmarks are not tests: they assert nothing about time. */
+#ifndef RLVR_BENCH_H
+#define RLVR_BENCH_H
+#include "policy/model.h"
+#include <stddef.h>
+
+int bench_train(int argc, char **argv);
+int bench_sample(int argc, char **argv);
+/* llama2.c's run.c on model m (exported to a temporary file): its single-stream tokens/s
+ * for new_tokens after a prompt_tokens prompt, or -1 with err set. */
+double bench_llama2c_tokens_per_s(const Model *m, const char *run_binary, int prompt_tokens,
+                                  int new_tokens, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,865 @@
+#include "policy/tokenizer.h"
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const SPECIAL_NAMES[3] = { "<|endoftext|>", "<|pad|>", "<|sep|>" };
+#define MAX_FILE_BYTES (256u << 20) /* a 65536-token file is a few MB; more is not ours */
+#define NO_MERGE INT_MAX
+
+/* ---------------------------------------------------------------- chunks */
+
+enum { WHITESPACE, LETTER, DIGIT, PUNCT };
+
+static int byte_class(unsigned char c) {
+    if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return LETTER;
+    if (c >= '0' && c <= '9') return DIGIT;
+    if (c == ' ' || (c >= '\t' && c <= '\r')) return WHITESPACE;
+    return PUNCT;
+}
+
+static int starts_run(unsigned char c) {
+    int k = byte_class(c);
+    return k == LETTER || k == PUNCT;
+}
+
+size_t tokenizer_chunk_len(const unsigned char *s, size_t n) {
+    size_t cap = n < TOKENIZER_MAX_CHUNK ? n : TOKENIZER_MAX_CHUNK, i = 1;
+    int k = byte_class(s[0]);
+    if (k == DIGIT) return 1;
+    if (s[0] == ' ' && n > 1 && starts_run(s[1])) {
+        k = byte_class(s[1]);
+        i = 2;
+    } else if (k == WHITESPACE) {
+        while (i < cap && byte_class(s[i]) == WHITESPACE) i++;
+        /* Looking past the cap on purpose: the space goes with the word even when the
+         * whitespace run was cut, so a long indent does not change how words encode. */
+        if (i >= 2 && i < n && s[i - 1] == ' ' && starts_run(s[i])) i--;
+        return i;
+    }
+    while (i < cap && byte_class(s[i]) == k) i++;
+    return i;
+}
+
+/* ---------------------------------------------------------------- pair maps */
+
+/* Open addressing from a pair of ids to an int. Used read-only by encoding (pair ->
+ * merged id) and growing by training (pair -> its slot in the pair arrays). */
+#define EMPTY_KEY UINT64_MAX
+
+static uint64_t pair_key(int a, int b) { return (uint64_t)(uint32_t)a << 32 | (uint32_t)b; }
+
+static size_t pair_hash(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static int pairmap_init(TokenizerPairMap *m, size_t min_entries) {
+    size_t cap = 16;
+    while (cap < 2 * min_entries) cap *= 2;
+    m->keys = malloc(cap * sizeof *m->keys);
+    m->vals = malloc(cap * sizeof *m->vals);
+    if (!m->keys || !m->vals) { free(m->keys); free(m->vals); m->keys = NULL; m->vals = NULL; return -1; }
+    for (size_t i = 0; i < cap; i++) m->keys[i] = EMPTY_KEY;
+    m->cap = cap;
+    m->used = 0;
+    return 0;
+}
+
+static void pairmap_free(TokenizerPairMap *m) {
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static size_t pairmap_slot(const TokenizerPairMap *m, uint64_t key) {
+    size_t i = pair_hash(key) & (m->cap - 1);
+    while (m->keys[i] != key && m->keys[i] != EMPTY_KEY) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+static int pairmap_get(const TokenizerPairMap *m, int a, int b) {
+    size_t i = pairmap_slot(m, pair_key(a, b));
+    return m->keys[i] == EMPTY_KEY ? -1 : m->vals[i];
+}
+
+/* Inserts a key that is not in the map; grows to stay at most half full. */
+static int pairmap_put(TokenizerPairMap *m, int a, int b, int val) {
+    if (2 * (m->used + 1) > m->cap) {
+        TokenizerPairMap bigger;
+        if (pairmap_init(&bigger, m->cap)) return -1;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i] != EMPTY_KEY) {
+                size_t j = pairmap_slot(&bigger, m->keys[i]);
+                bigger.keys[j] = m->keys[i];
+                bigger.vals[j] = m->vals[i];
+            }
+        bigger.used = m->used;
+        pairmap_free(m);
+        *m = bigger;
+    }
+    size_t i = pairmap_slot(m, pair_key(a, b));
+    m->keys[i] = pair_key(a, b);
+    m->vals[i] = val;
+    m->used++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- building */
+
+static size_t token_len(const Tokenizer *t, int id) { return t->offset[id + 1] - t->offset[id]; }
+
+static int token_has_digit(const Tokenizer *t, int id) {
+    for (size_t i = t->offset[id]; i < t->offset[id + 1]; i++)
+        if (byte_class(t->bytes[i]) == DIGIT) return 1;
+    return 0;
+}
+
+void tokenizer_free(Tokenizer *t) {
+    free(t->merges);
+    free(t->bytes);
+    free(t->offset);
+    pairmap_free(&t->merge_map);
+    memset(t, 0, sizeof *t);
+}
+
+/* Fills t from merges[0..n), refusing (as a damaged file would be refused) a merge of
+ * an id not defined before it, of a special token, of a token holding a digit, a
+ * merge seen before, or one making a token no chunk could hold. */
+static int tokenizer_build(Tokenizer *t, const int (*merges)[2], int n, const char *origin,
+                           char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    int vocab = TOKENIZER_FIRST_MERGE + n;
+    t->merges = malloc((size_t)(n ? n : 1) * sizeof *t->merges);
+    t->offset = malloc(((size_t)vocab + 1) * sizeof *t->offset);
+    if (!t->merges || !t->offset || pairmap_init(&t->merge_map, (size_t)n)) goto oom;
+    t->vocab_size = vocab;
+    t->n_merges = n;
+    if (n) memcpy(t->merges, merges, (size_t)n * sizeof *merges);
+
+    /* First the lengths (which needs the ids checked), then the bytes themselves. */
+    t->offset[0] = 0;
+    for (int id = 0; id < vocab; id++) {
+        size_t len = id < 256 ? 1 : id < TOKENIZER_FIRST_MERGE ? strlen(SPECIAL_NAMES[id - 256]) : 0;
+        if (id >= TOKENIZER_FIRST_MERGE) {
+            int i = id - TOKENIZER_FIRST_MERGE;
+            for (int s = 0; s < 2; s++) {
+                int x = merges[i][s];
+                if (x < 0 || x >= id) {
+                    snprintf(err, errlen, "%s: merge %d ([%d, %d]) refers to id %d, which is not defined before it (id %d)",
+                             origin, i, merges[i][0], merges[i][1], x, id);
+                    goto fail;
+                }
+                if (x >= 256 && x < TOKENIZER_FIRST_MERGE) {
+                    snprintf(err, errlen, "%s: merge %d ([%d, %d]) involves the special token %s",
+                             origin, i, merges[i][0], merges[i][1], SPECIAL_NAMES[x - 256]);
+                    goto fail;
+                }
+                len += token_len(t, x);
+            }
+            if (len > TOKENIZER_MAX_CHUNK) {
+                snprintf(err, errlen, "%s: merge %d ([%d, %d]) makes a token of %zu bytes, longer than any chunk (%d)",
+                         origin, i, merges[i][0], merges[i][1], len, TOKENIZER_MAX_CHUNK);
+                goto fail;
+            }
+        }
+        t->offset[id + 1] = t->offset[id] + len;
+    }
+    t->bytes = malloc(t->offset[vocab]);
+    if (!t->bytes) goto oom;
+    for (int id = 0; id < vocab; id++) {
+        unsigned char *dst = t->bytes + t->offset[id];
+        if (id < 256) { *dst = (unsigned char)id; continue; }
+        if (id < TOKENIZER_FIRST_MERGE) { memcpy(dst, SPECIAL_NAMES[id - 256], token_len(t, id)); continue; }
+        int i = id - TOKENIZER_FIRST_MERGE, a = merges[i][0], b = merges[i][1];
+        if (token_has_digit(t, a) || token_has_digit(t, b)) {
+            snprintf(err, errlen, "%s: merge %d ([%d, %d]) involves a token containing a digit (digits are never merged)",
+                     origin, i, a, b);
+            goto fail;
+        }
+        int seen = pairmap_get(&t->merge_map, a, b);
+        if (seen >= 0) {
+            snprintf(err, errlen, "%s: merge %d ([%d, %d]) duplicates merge %d", origin, i, a, b,
+                     seen - TOKENIZER_FIRST_MERGE);
+            goto fail;
+        }
+        if (pairmap_put(&t->merge_map, a, b, id)) goto oom;
+        memcpy(dst, t->bytes + t->offset[a], token_len(t, a));
+        memcpy(dst + token_len(t, a), t->bytes + t->offset[b], token_len(t, b));
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "%s: out of memory", origin);
+fail:
+    tokenizer_free(t);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- encode, decode */
+
+/* BPE inside one chunk of n <= TOKENIZER_MAX_CHUNK bytes: merge the adjacent pair with
+ * the lowest merged id (the earliest-learnt merge), leftmost first, until none is left.
+ * rank[i] caches the pair (out[i], out[i + 1]), so a merge only looks up its two new
+ * neighbours. Merging leftmost first is the same as the usual "every occurrence of the
+ * best pair, left to right": a merge's new pairs always rank after it. */
+static size_t encode_chunk(const Tokenizer *t, const unsigned char *s, size_t n, int *out) {
+    int rank[TOKENIZER_MAX_CHUNK];
+    for (size_t i = 0; i < n; i++) out[i] = s[i];
+    for (size_t i = 0; i + 1 < n; i++) {
+        int id = pairmap_get(&t->merge_map, out[i], out[i + 1]);
+        rank[i] = id < 0 ? NO_MERGE : id;
+    }
+    while (n > 1) {
+        size_t best = 0;
+        for (size_t i = 1; i + 1 < n; i++)
+            if (rank[i] < rank[best]) best = i;
+        if (rank[best] == NO_MERGE) break;
+        out[best] = rank[best];
+        memmove(out + best + 1, out + best + 2, (n - best - 2) * sizeof *out);
+        memmove(rank + best, rank + best + 1, (n - best - 2) * sizeof *rank);
+        n--;
+        for (size_t i = best ? best - 1 : 0; i <= best && i + 1 < n; i++) {
+            int id = pairmap_get(&t->merge_map, out[i], out[i + 1]);
+            rank[i] = id < 0 ? NO_MERGE : id;
+        }
+    }
+    return n;
+}
+
+size_t tokenizer_encode(const Tokenizer *t, const unsigned char *text, size_t len, int *out) {
+    size_t n = 0;
+    for (size_t pos = 0; pos < len;) {
+        size_t c = tokenizer_chunk_len(text + pos, len - pos);
+        n += encode_chunk(t, text + pos, c, out + n);
+        pos += c;
+    }
+    return n;
+}
+
+const unsigned char *tokenizer_token_bytes(const Tokenizer *t, int id, size_t *len) {
+    if (id < 0 || id >= t->vocab_size) { *len = 0; return NULL; }
+    *len = token_len(t, id);
+    return t->bytes + t->offset[id];
+}
+
+int tokenizer_decode(const Tokenizer *t, const int *ids, size_t n, unsigned char **out, size_t *len,
+                     char *err, size_t errlen) {
+    *out = NULL;
+    *len = 0;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->vocab_size) {
+            snprintf(err, errlen, "token %zu of %zu: id %d is outside the vocabulary [0, %d)", i, n, ids[i], t->vocab_size);
+            return -1;
+        }
+        total += token_len(t, ids[i]);
+    }
+    unsigned char *buf = malloc(total + 1);
+    if (!buf) { snprintf(err, errlen, "out of memory decoding %zu tokens", n); return -1; }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(buf + k, t->bytes + t->offset[ids[i]], token_len(t, ids[i]));
+        k += token_len(t, ids[i]);
+    }
+    buf[k] = 0;
+    *out = buf;
+    *len = k;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- training */
+
+/* The trainer works on unique chunks ("words"), each weighted by how often it occurs,
+ * so the corpus is read once. A pair's count is the sum over words of occurrences
+ * times weight. Only the words holding the merged pair change at a merge; each of
+ * them takes its pairs out of the counts, merges, and puts them back. Every pair
+ * keeps a list of the words it has occurred in (stale entries are skipped), and a
+ * max-heap of (count, pair) finds the next merge: counts of old pairs only fall, so
+ * an entry whose count is out of date is re-pushed with the current one when it
+ * surfaces, and pairs made by a merge are pushed once that merge is done. */
+
+typedef struct {
+    size_t off;      /* its bytes in text[], its current tokens in sym[], from here */
+    int len;         /* its current number of tokens */
+    int stamp;       /* the last merge that rewrote it */
+    int64_t weight;  /* how often it occurs in the corpus */
+    uint64_t hash;
+} Word;
+typedef struct { int a, b, head; int64_t count; } Pair; /* head: first Occurrence, -1 none */
+typedef struct { int word, next; } Occurrence;
+typedef struct { int64_t count; int a, b, pair; } HeapItem;
+
+typedef struct {
+    unsigned char *text;   /* the unique chunks' bytes */
+    size_t text_len, text_cap;
+    Word *words;
+    size_t n_words, words_cap;
+    size_t *slots;         /* the unique-chunk hash table: word index + 1, 0 = empty */
+    size_t slots_cap;
+    int *sym;              /* the words' tokens, merged in place */
+    TokenizerPairMap pair_index;
+    Pair *pairs;
+    size_t n_pairs, pairs_cap;
+    Occurrence *occ;
+    size_t n_occ, occ_cap;
+    HeapItem *heap;
+    size_t heap_n, heap_cap;
+    int (*merges)[2];
+} Trainer;
+
+/* p reallocated (capacity doubling) to hold need items of elem bytes, *cap updated;
+ * NULL if out of memory, p then still valid. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return p;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *q = realloc(p, c * elem);
+    if (q) *cap = c;
+    return q;
+}
+
+static uint64_t bytes_hash(const unsigned char *s, size_t n) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int words_rehash(Trainer *tr) {
+    size_t cap = tr->slots_cap ? 2 * tr->slots_cap : 1024;
+    size_t *slots = calloc(cap, sizeof *slots);
+    if (!slots) return -1;
+    for (size_t w = 0; w < tr->n_words; w++) {
+        size_t i = tr->words[w].hash & (cap - 1);
+        while (slots[i]) i = (i + 1) & (cap - 1);
+        slots[i] = w + 1;
+    }
+    free(tr->slots);
+    tr->slots = slots;
+    tr->slots_cap = cap;
+    return 0;
+}
+
+/* Counts one more occurrence of the chunk s[0..n). */
+static int words_add(Trainer *tr, const unsigned char *s, size_t n) {
+    if (2 * (tr->n_words + 1) > tr->slots_cap && words_rehash(tr)) return -1;
+    uint64_t h = bytes_hash(s, n);
+    size_t i = h & (tr->slots_cap - 1);
+    for (; tr->slots[i]; i = (i + 1) & (tr->slots_cap - 1)) {
+        Word *w = &tr->words[tr->slots[i] - 1];
+        if (w->hash == h && (size_t)w->len == n && memcmp(tr->text + w->off, s, n) == 0) {
+            w->weight++;
+            return 0;
+        }
+    }
+    Word *words = grow(tr->words, &tr->words_cap, tr->n_words + 1, sizeof *words);
+    if (!words) return -1;
+    tr->words = words;
+    unsigned char *text = grow(tr->text, &tr->text_cap, tr->text_len + n, 1);
+    if (!text) return -1;
+    tr->text = text;
+    memcpy(tr->text + tr->text_len, s, n);
+    tr->words[tr->n_words] = (Word){ .off = tr->text_len, .len = (int)n, .stamp = -1, .weight = 1, .hash = h };
+    tr->text_len += n;
+    tr->slots[i] = ++tr->n_words;
+    return 0;
+}
+
+/* The pair's index, created (count 0, no occurrences) if new; -1 if out of memory. */
+static int pair_find(Trainer *tr, int a, int b) {
+    int p = pairmap_get(&tr->pair_index, a, b);
+    if (p >= 0) return p;
+    Pair *pairs = grow(tr->pairs, &tr->pairs_cap, tr->n_pairs + 1, sizeof *pairs);
+    if (!pairs) return -1;
+    tr->pairs = pairs;
+    if (tr->n_pairs >= INT_MAX || pairmap_put(&tr->pair_index, a, b, (int)tr->n_pairs)) return -1;
+    tr->pairs[tr->n_pairs] = (Pair){ a, b, -1, 0 };
+    return (int)tr->n_pairs++;
+}
+
+/* Adds word w's adjacent pairs to the counts, delta times each. When adding, the word
+ * joins the occurrence lists of the pairs that involve `fresh` (all pairs if fresh is
+ * -1): any other pair of the word was in it before and already lists it. */
+static int word_count_pairs(Trainer *tr, int w, int64_t delta, int fresh) {
+    const int *s = tr->sym + tr->words[w].off;
+    for (int i = 0; i + 1 < tr->words[w].len; i++) {
+        int p = pair_find(tr, s[i], s[i + 1]);
+        if (p < 0) return -1;
+        Pair *pr = &tr->pairs[p];
+        pr->count += delta;
+        if (delta < 0 || (fresh >= 0 && s[i] != fresh && s[i + 1] != fresh)) continue;
+        if (pr->head >= 0 && tr->occ[pr->head].word == w) continue; /* listed a moment ago */
+        Occurrence *occ = grow(tr->occ, &tr->occ_cap, tr->n_occ + 1, sizeof *occ);
+        if (!occ || tr->n_occ >= INT_MAX) return -1;
+        tr->occ = occ;
+        tr->occ[tr->n_occ] = (Occurrence){ w, pr->head };
+        pr->head = (int)tr->n_occ++;
+    }
+    return 0;
+}
+
+/* Rewrites word w with every (a, b), left to right, replaced by c. */
+static void word_merge(Trainer *tr, int w, int a, int b, int c) {
+    int *s = tr->sym + tr->words[w].off, n = tr->words[w].len, j = 0;
+    for (int i = 0; i < n; i++) {
+        if (i + 1 < n && s[i] == a && s[i + 1] == b) { s[j++] = c; i++; }
+        else s[j++] = s[i];
+    }
+    tr->words[w].len = j;
+}
+
+/* Heap order: higher count first, then the lower (a, b), so ties break the same way
+ * whatever order the corpus came in. */
+static int heap_before(const HeapItem *x, const HeapItem *y) {
+    if (x->count != y->count) return x->count > y->count;
+    if (x->a != y->a) return x->a < y->a;
+    return x->b < y->b;
+}
+
+static int heap_push(Trainer *tr, int p) {
+    HeapItem *heap = grow(tr->heap, &tr->heap_cap, tr->heap_n + 1, sizeof *heap);
+    if (!heap) return -1;
+    tr->heap = heap;
+    HeapItem it = { tr->pairs[p].count, tr->pairs[p].a, tr->pairs[p].b, p };
+    size_t i = tr->heap_n++;
+    while (i > 0 && heap_before(&it, &heap[(i - 1) / 2])) {
+        heap[i] = heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    heap[i] = it;
+    return 0;
+}
+
+static HeapItem heap_pop(Trainer *tr) {
+    HeapItem *heap = tr->heap, top = heap[0], last = heap[--tr->heap_n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= tr->heap_n) break;
+        if (c + 1 < tr->heap_n && heap_before(&heap[c + 1], &heap[c])) c++;
+        if (!heap_before(&heap[c], &last)) break;
+        heap[i] = heap[c];
+        i = c;
+    }
+    if (tr->heap_n) heap[i] = last;
+    return top;
+}
+
+/* The pair to merge next, or -1 when no pair is left. */
+static int best_pair(Trainer *tr) {
+    while (tr->heap_n) {
+        HeapItem it = heap_pop(tr);
+        int64_t now = tr->pairs[it.pair].count;
+        if (now == it.count) return it.pair;
+        if (now > 0) heap_push(tr, it.pair); /* cannot fail: the pop just made room */
+    }
+    return -1;
+}
+
+static void trainer_free(Trainer *tr) {
+    free(tr->text);
+    free(tr->words);
+    free(tr->slots);
+    free(tr->sym);
+    pairmap_free(&tr->pair_index);
+    free(tr->pairs);
+    free(tr->occ);
+    free(tr->heap);
+    free(tr->merges);
+}
+
+/* Counts the unique chunks of the corpus and their pairs. Chunks of one byte (every
+ * digit among them) have no pair and are not kept. */
+static int trainer_count(Trainer *tr, const char *const *texts, const size_t *lens, size_t n) {
+    for (size_t k = 0; k < n; k++) {
+        const unsigned char *s = (const unsigned char *)texts[k];
+        for (size_t pos = 0; pos < lens[k];) {
+            size_t c = tokenizer_chunk_len(s + pos, lens[k] - pos);
+            if (c > 1 && words_add(tr, s + pos, c)) return -1;
+            pos += c;
+        }
+    }
+    tr->sym = malloc((tr->text_len ? tr->text_len : 1) * sizeof *tr->sym);
+    if (!tr->sym || pairmap_init(&tr->pair_index, 1024)) return -1;
+    for (size_t i = 0; i < tr->text_len; i++) tr->sym[i] = tr->text[i];
+    for (size_t w = 0; w < tr->n_words; w++)
+        if (word_count_pairs(tr, (int)w, tr->words[w].weight, -1)) return -1;
+    for (size_t p = 0; p < tr->n_pairs; p++)
+        if (heap_push(tr, (int)p)) return -1;
+    return 0;
+}
+
+/* One merge of pair p into the new id c, applied to every word that holds it. */
+static int trainer_merge(Trainer *tr, int p, int c) {
+    int a = tr->pairs[p].a, b = tr->pairs[p].b;
+    size_t first_new = tr->n_pairs;
+    for (int o = tr->pairs[p].head; o >= 0; o = tr->occ[o].next) {
+        int w = tr->occ[o].word;
+        if (tr->words[w].stamp == c) continue;
+        tr->words[w].stamp = c;
+        /* Uncounting before merging saves a copy of the word; for a stale list entry
+         * (the pair has left the word) the merge changes nothing and the counts come
+         * back as they were. */
+        if (word_count_pairs(tr, w, -tr->words[w].weight, c)) return -1;
+        word_merge(tr, w, a, b, c);
+        if (word_count_pairs(tr, w, tr->words[w].weight, c)) return -1;
+    }
+    /* The pairs made by this merge, now that their counts are complete. */
+    for (size_t q = first_new; q < tr->n_pairs; q++)
+        if (tr->pairs[q].count > 0 && heap_push(tr, (int)q)) return -1;
+    return 0;
+}
+
+int tokenizer_train(Tokenizer *t, const char *const *texts, const size_t *lens, size_t n,
+                    int vocab_size, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    if (vocab_size < TOKENIZER_FIRST_MERGE || vocab_size > TOKENIZER_MAX_VOCAB) {
+        snprintf(err, errlen, "vocab_size %d is outside [%d, %d]", vocab_size, TOKENIZER_FIRST_MERGE, TOKENIZER_MAX_VOCAB);
+        return -1;
+    }
+    Trainer tr;
+    memset(&tr, 0, sizeof tr);
+    int want = vocab_size - TOKENIZER_FIRST_MERGE, done = 0, rc = -1;
+    tr.merges = malloc((size_t)(want ? want : 1) * sizeof *tr.merges);
+    if (!tr.merges || trainer_count(&tr, texts, lens, n)) goto oom;
+    for (; done < want; done++) {
+        int p = best_pair(&tr);
+        if (p < 0) break;
+        tr.merges[done][0] = tr.pairs[p].a;
+        tr.merges[done][1] = tr.pairs[p].b;
+        if (trainer_merge(&tr, p, TOKENIZER_FIRST_MERGE + done)) goto oom;
+    }
+    rc = tokenizer_build(t, (const int (*)[2])tr.merges, done, "tokenizer training", err, errlen);
+    trainer_free(&tr);
+    return rc;
+oom:
+    snprintf(err, errlen, "tokenizer training: out of memory (%zu unique chunks, %zu pairs)", tr.n_words, tr.n_pairs);
+    trainer_free(&tr);
+    return -1;
+}
+
+/* ---------------------------------------------------------------- token text */
+
+/* Length of the valid UTF-8 sequence starting at s (at most n bytes), 0 if none. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c == 0xE0) { len = 3; lo = 0xA0; }          /* no overlong forms */
+    else if (c >= 0xE1 && c <= 0xEF) { len = 3; if (c == 0xED) hi = 0x9F; } /* no surrogates */
+    else if (c == 0xF0) { len = 4; lo = 0x90; }
+    else if (c >= 0xF1 && c <= 0xF3) len = 4;
+    else if (c == 0xF4) { len = 4; hi = 0x8F; }          /* nothing past U+10FFFF */
+    else return 0;
+    if (n < len || s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return len;
+}
+
+/* A token's readable text (see the header) into out, which holds 4 * n + 1 bytes.
+ * NUL is escaped too, so the text is a C string that says everything. */
+static void token_text(const unsigned char *s, size_t n, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        size_t u = utf8_len(s + i, n - i);
+        if (u && s[i] != 0 && s[i] != '\\') {
+            memcpy(out + k, s + i, u);
+            k += u;
+            i += u;
+        } else if (s[i] == '\\') {
+            out[k++] = '\\'; out[k++] = '\\';
+            i++;
+        } else {
+            out[k++] = '\\'; out[k++] = 'x'; out[k++] = hex[s[i] >> 4]; out[k++] = hex[s[i] & 15];
+            i++;
+        }
+    }
+    out[k] = 0;
+}
+
+/* ---------------------------------------------------------------- JSON out */
+
+typedef struct { char *s; size_t n, cap; int failed; } Buf;
+
+static void buf_printf(Buf *b, const char *fmt, ...) {
+    if (b->failed) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+        va_end(ap);
+        if (k < 0) { b->failed = 1; return; }
+        if ((size_t)k < b->cap - b->n) { b->n += (size_t)k; return; }
+        char *s = grow(b->s, &b->cap, b->n + (size_t)k + 1, 1);
+        if (!s) { b->failed = 1; return; }
+        b->s = s;
+    }
+}
+
+/* Written by hand rather than with cJSON_Print so that each merge and each token gets
+ * a line of its own (cJSON puts a whole array on one line); cJSON still escapes the
+ * strings. */
+char *tokenizer_to_json(const Tokenizer *t) {
+    Buf b = { malloc(4096), 0, 4096, 0 };
+    char *text = malloc(4 * TOKENIZER_MAX_CHUNK + 1);
+    if (!b.s || !text) b.failed = 1;
+    buf_printf(&b, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"vocab_size\": %d,\n  \"specials\": {",
+               TOKENIZER_FORMAT, TOKENIZER_VERSION, t->vocab_size);
+    for (int i = 0; i < 3; i++) buf_printf(&b, "%s\"%s\": %d", i ? ", " : "", SPECIAL_NAMES[i], 256 + i);
+    buf_printf(&b, "},\n  \"merges\": [");
+    for (int i = 0; i < t->n_merges; i++)
+        buf_printf(&b, "%s\n    [%d, %d]", i ? "," : "", t->merges[i][0], t->merges[i][1]);
+    buf_printf(&b, "%s],\n  \"tokens\": [", t->n_merges ? "\n  " : "");
+    for (int i = 0; i < t->n_merges && !b.failed; i++) {
+        int id = TOKENIZER_FIRST_MERGE + i;
+        token_text(t->bytes + t->offset[id], token_len(t, id), text);
+        cJSON *str = cJSON_CreateString(text);
+        char *quoted = str ? cJSON_PrintUnformatted(str) : NULL;
+        cJSON_Delete(str);
+        if (!quoted) { b.failed = 1; break; }
+        buf_printf(&b, "%s\n    %s", i ? "," : "", quoted);
+        free(quoted);
+    }
+    buf_printf(&b, "%s]\n}\n", t->n_merges ? "\n  " : "");
+    free(text);
+    if (b.failed) { free(b.s); return NULL; }
+    return b.s;
+}
+
+/* ---------------------------------------------------------------- JSON in */
+
+/* x as an integer in [lo, hi]: a number with no fraction. */
+static int json_int(const cJSON *x, long lo, long hi, long *out) {
+    if (!cJSON_IsNumber(x)) return -1;
+    double v = x->valuedouble;
+    if (!(v >= (double)lo && v <= (double)hi) || v != (double)(long)v) return -1;
+    *out = (long)v;
+    return 0;
+}
+
+static int check_fields(const cJSON *root, const char *origin, char *err, size_t errlen) {
+    static const char *const fields[] = { "format", "version", "vocab_size", "specials", "merges", "tokens" };
+    enum { NF = sizeof fields / sizeof fields[0] };
+    int seen[NF] = { 0 };
+    for (const cJSON *c = root->child; c; c = c->next) {
+        int f = 0;
+        while (f < NF && strcmp(c->string, fields[f]) != 0) f++;
+        if (f == NF) { snprintf(err, errlen, "%s: unknown field \"%.40s\"", origin, c->string); return -1; }
+        if (seen[f]++) { snprintf(err, errlen, "%s: field \"%s\" appears twice", origin, fields[f]); return -1; }
+    }
+    for (int f = 0; f < NF; f++)
+        if (!seen[f]) { snprintf(err, errlen, "%s: missing field \"%s\"", origin, fields[f]); return -1; }
+    return 0;
+}
+
+static int check_header(const cJSON *root, const char *origin, long *vocab, char *err, size_t errlen) {
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *version = cJSON_GetObjectItemCaseSensitive(root, "version");
+    const cJSON *specials = cJSON_GetObjectItemCaseSensitive(root, "specials");
+    long v;
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, TOKENIZER_FORMAT) != 0) {
+        snprintf(err, errlen, "%s: not an rlvr tokenizer (\"format\" is %s%.40s%s, expected \"%s\")", origin,
+                 cJSON_IsString(format) ? "\"" : "not a string", cJSON_IsString(format) ? format->valuestring : "",
+                 cJSON_IsString(format) ? "\"" : "", TOKENIZER_FORMAT);
+        return -1;
+    }
+    if (json_int(version, 1, LONG_MAX / 2, &v)) {
+        snprintf(err, errlen, "%s: \"version\" is not a positive integer", origin);
+        return -1;
+    }
+    if (v > TOKENIZER_VERSION) {
+        snprintf(err, errlen, "%s: tokenizer format version %ld is newer than this rlvr supports (%d); upgrade rlvr",
+                 origin, v, TOKENIZER_VERSION);
+        return -1;
+    }
+    if (json_int(cJSON_GetObjectItemCaseSensitive(root, "vocab_size"), TOKENIZER_FIRST_MERGE, TOKENIZER_MAX_VOCAB, vocab)) {
+        snprintf(err, errlen, "%s: \"vocab_size\" is not an integer in [%d, %d]", origin, TOKENIZER_FIRST_MERGE,
+                 TOKENIZER_MAX_VOCAB);
+        return -1;
+    }
+    int ok = cJSON_IsObject(specials) && cJSON_GetArraySize(specials) == 3;
+    for (int i = 0; ok && i < 3; i++) {
+        long id;
+        ok = !json_int(cJSON_GetObjectItemCaseSensitive(specials, SPECIAL_NAMES[i]), 256 + i, 256 + i, &id);
+    }
+    if (!ok) {
+        snprintf(err, errlen, "%s: \"specials\" must be {\"%s\": 256, \"%s\": 257, \"%s\": 258}", origin,
+                 SPECIAL_NAMES[0], SPECIAL_NAMES[1], SPECIAL_NAMES[2]);
+        return -1;
+    }
+    return 0;
+}
+
+/* The merges as id pairs (malloc'd, *n of them), checked for shape and count only:
+ * what they mean is tokenizer_build's to check. */
+static int read_merges(const cJSON *root, long vocab, const char *origin, int (**out)[2], int *n,
+                       char *err, size_t errlen) {
+    const cJSON *merges = cJSON_GetObjectItemCaseSensitive(root, "merges");
+    if (!cJSON_IsArray(merges)) { snprintf(err, errlen, "%s: \"merges\" is not an array", origin); return -1; }
+    int count = cJSON_GetArraySize(merges);
+    if (count != vocab - TOKENIZER_FIRST_MERGE) {
+        snprintf(err, errlen, "%s: vocab_size %ld does not match the %d merges (%d + merges = %d)", origin, vocab,
+                 count, TOKENIZER_FIRST_MERGE, TOKENIZER_FIRST_MERGE + count);
+        return -1;
+    }
+    int (*m)[2] = malloc((size_t)(count ? count : 1) * sizeof *m);
+    if (!m) { snprintf(err, errlen, "%s: out of memory", origin); return -1; }
+    int i = 0;
+    for (const cJSON *x = merges->child; x; x = x->next, i++) {
+        long a, b;
+        if (!cJSON_IsArray(x) || cJSON_GetArraySize(x) != 2 || json_int(x->child, INT_MIN, INT_MAX, &a) ||
+            json_int(x->child->next, INT_MIN, INT_MAX, &b)) {
+            snprintf(err, errlen, "%s: merge %d is not a pair of integer ids [a, b]", origin, i);
+            free(m);
+            return -1;
+        }
+        m[i][0] = (int)a;
+        m[i][1] = (int)b;
+    }
+    *out = m;
+    *n = count;
+    return 0;
+}
+
+/* The "tokens" list must spell what the merges make: it is what people read, and it
+ * catches a hand edit of one without the other. */
+static int check_tokens(const Tokenizer *t, const cJSON *root, const char *origin, char *err, size_t errlen) {
+    const cJSON *tokens = cJSON_GetObjectItemCaseSensitive(root, "tokens");
+    if (!cJSON_IsArray(tokens) || cJSON_GetArraySize(tokens) != t->n_merges) {
+        snprintf(err, errlen, "%s: \"tokens\" must be an array of %d strings, one per merge", origin, t->n_merges);
+        return -1;
+    }
+    char text[4 * TOKENIZER_MAX_CHUNK + 1];
+    int i = 0;
+    for (const cJSON *x = tokens->child; x; x = x->next, i++) {
+        int id = TOKENIZER_FIRST_MERGE + i;
+        token_text(t->bytes + t->offset[id], token_len(t, id), text);
+        if (!cJSON_IsString(x) || strcmp(x->valuestring, text) != 0) {
+            snprintf(err, errlen, "%s: tokens[%d] does not match merge %d ([%d, %d]), which makes \"%s\"", origin, i, i,
+                     t->merges[i][0], t->merges[i][1], text);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int tokenizer_from_json(Tokenizer *t, const char *json, const char *origin, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    const char *end = NULL;
+    cJSON *root = json ? cJSON_ParseWithOpts(json, &end, 1) : NULL;
+    int (*merges)[2] = NULL, n = 0, rc = -1;
+    long vocab = 0;
+    if (!root) {
+        snprintf(err, errlen, "%s: not valid JSON (error at byte %zu)", origin, json && end ? (size_t)(end - json) : 0);
+        return -1;
+    }
+    if (!cJSON_IsObject(root)) {
+        snprintf(err, errlen, "%s: not a tokenizer (the JSON is not an object)", origin);
+    } else if (!check_fields(root, origin, err, errlen) && !check_header(root, origin, &vocab, err, errlen) &&
+               !read_merges(root, vocab, origin, &merges, &n, err, errlen) &&
+               !tokenizer_build(t, (const int (*)[2])merges, n, origin, err, errlen)) {
+        rc = check_tokens(t, root, origin, err, errlen);
+        if (rc) tokenizer_free(t);
+    }
+    free(merges);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- files */
+
+int tokenizer_load(Tokenizer *t, const char *path, char *err, size_t errlen) {
+    memset(t, 0, sizeof *t);
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        fclose(f);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > MAX_FILE_BYTES) {
+        snprintf(err, errlen, "%s: %lld bytes is too large for a tokenizer file", path, (long long)st.st_size);
+        fclose(f);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size;
+    char *buf = malloc(size + 1);
+    if (!buf) { snprintf(err, errlen, "%s: out of memory", path); fclose(f); return -1; }
+    size_t got = fread(buf, 1, size, f);
+    fclose(f);
+    if (got != size) { snprintf(err, errlen, "%s: read failed", path); free(buf); return -1; }
+    buf[size] = 0;
+    /* cJSON stops at a NUL; what follows one would go unchecked. */
+    if (strlen(buf) != size) {
+        snprintf(err, errlen, "%s: not a tokenizer (NUL byte at offset %zu)", path, strlen(buf));
+        free(buf);
+        return -1;
+    }
+    int rc = tokenizer_from_json(t, buf, path, err, errlen);
+    free(buf);
+    return rc;
+}
+
+static void fsync_dir_of(const char *path) {
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) { fsync(fd); close(fd); }
+}
+
+int tokenizer_save(const Tokenizer *t, const char *path, char *err, size_t errlen) {
+    char *json = tokenizer_to_json(t), tmp[PATH_MAX];
+    if (!json) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
+        snprintf(err, errlen, "%s: path too long", path);
+        free(json);
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        free(json);
+        return -1;
+    }
+    /* mkstemp makes the file 0600; a tokenizer should get the umask's usual mode. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    size_t len = strlen(json), off = 0;
+    int saved_errno = 0;
+    while (off < len) {
+        ssize_t k = write(fd, json + off, len - off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) { saved_errno = k < 0 ? errno : EIO; break; }
+        off += (size_t)k;
+    }
+    free(json);
+    if (!saved_errno && fsync(fd) != 0) saved_errno = errno;
+    if (close(fd) != 0 && !saved_errno) saved_errno = errno;
+    if (saved_errno) {
+        unlink(tmp);
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(saved_errno));
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    fsync_dir_of(path);
+    return 0;
+}
