@@ -45,7 +45,7 @@ static int out_open(OutFile *o, const char *path, char *err, size_t errlen) {
     /* mkstemp creates the file 0600; an exported model is meant to be shared. */
     mode_t mask = umask(0);
     umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0) { /* the mode is a courtesy, not a failure */ }
+    fchmod(fd, 0666 & ~mask);
     o->f = fdopen(fd, "wb");
     if (!o->f) {
         snprintf(err, errlen, "%s: fdopen failed: %s", path, strerror(errno));
@@ -101,8 +101,8 @@ static int check_run_c_limits(const ModelConfig *c, const char *out, char *err, 
     return 0;
 }
 
-/* Rows [first, first+rows) of each layer's (L, per_layer, C') block, layer after layer:
- * how q, k, v come out of qkv_w and gate, up out of fc_w. */
+/* count floats from offset first of each layer's block of per_layer floats, layer after
+ * layer: how q, k, v come out of qkv_w and gate, up out of fc_w. */
 static void write_layer_rows(OutFile *o, const float *base, int L, size_t per_layer,
                              size_t first, size_t count) {
     for (int l = 0; l < L; l++) out_write(o, base + (size_t)l * per_layer + first, count * sizeof(float));

@@ -9,10 +9,11 @@
  *
  * The tokenizer goes next to the model in llama2.c's tokenizer.bin format when the
  * checkpoint carries one (its "extra" object's "tokenizer", policy/tokenizer.h's JSON).
- * run.c's own encoder is not ours (it adds a BOS id 1 and a leading space, merges by
- * score across what we keep as separate chunks, and falls back to id byte+3 for
- * non-ASCII bytes), so prompts typed into run.c may tokenize differently; decoding
- * what the model generates is the same. */
+ * run.c's own encoder is not ours (it adds a leading space, merges by score across
+ * what we keep as separate chunks, and falls back to id byte+3 for non-ASCII bytes not
+ * in the vocabulary), so a prompt typed into run.c may tokenize differently. run.c also
+ * takes id 1 as its BOS: it starts every sequence with it and stops when it samples it;
+ * for us id 1 is the byte 0x01, and <|endoftext|> does not stop it. */
 #ifndef RLVR_EXPORT_H
 #define RLVR_EXPORT_H
 #include "policy/model.h"

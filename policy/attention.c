@@ -149,13 +149,13 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
 
 /* ---------------------------------------------------------------- attention over a KV cache */
 
-/* One query row against keys/values [0, p] of one cache slot: plain loops, since each is
- * a matrix-vector product too small for BLAS to help. */
+/* One query row against keys/values [0, p] of one head of one cache slot, each stored
+ * contiguously (p+1, hs) so the reads stream: generation is bound by these reads. */
 static void attend_row(float *y, float *scores, const float *q, const float *kc, const float *vc,
-                       int p, int C, int hs, float scale) {
+                       int p, int hs, float scale) {
     float mx = -INFINITY, sum = 0.0f;
     for (int j = 0; j <= p; j++) {
-        const float *k = kc + (size_t)j * C;
+        const float *k = kc + (size_t)j * hs;
         float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
         for (int i = 0; i < hs; i++) dot += q[i] * k[i];
@@ -167,7 +167,7 @@ static void attend_row(float *y, float *scores, const float *q, const float *kc,
     float inv = 1.0f / sum;
     for (int i = 0; i < hs; i++) y[i] = 0.0f;
     for (int j = 0; j <= p; j++) {
-        const float *v = vc + (size_t)j * C;
+        const float *v = vc + (size_t)j * hs;
         float w = scores[j] * inv;
 #pragma omp simd
         for (int i = 0; i < hs; i++) y[i] += w * v[i];
@@ -182,8 +182,8 @@ void attention_cached_forward(float *out, float *scores, const float *qkv, const
 #pragma omp parallel for collapse(2) schedule(static) if (R * NH > 1)
     for (int r = 0; r < R; r++)
         for (int h = 0; h < NH; h++) {
-            size_t base = (size_t)slot[r] * max_seq * C + h * hs;
+            size_t base = ((size_t)slot[r] * NH + h) * max_seq * hs;
             attend_row(out + (size_t)r * C + h * hs, scores + ((size_t)r * NH + h) * max_seq,
-                       qkv + (size_t)r * 3 * C + h * hs, kcache + base, vcache + base, pos[r], C, hs, scale);
+                       qkv + (size_t)r * 3 * C + h * hs, kcache + base, vcache + base, pos[r], hs, scale);
         }
 }

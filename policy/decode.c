@@ -75,11 +75,13 @@ int decoder_forward(Decoder *d, const int *tokens, const int *pos, const int *sl
         matmul_forward(d->qkv, d->ln, p->qkv_w + (size_t)l * 3 * C * C, R, C, 3 * C);
         rope_rows_forward(d->qkv, pos, m->rope_cos, m->rope_sin, R, C, NH);
         /* every row's key and value go into the cache before any row attends */
-        for (int r = 0; r < R; r++) {
-            size_t at = ((size_t)slot[r] * T + pos[r]) * C;
-            memcpy(kc + at, d->qkv + (size_t)r * 3 * C + C, (size_t)C * sizeof(float));
-            memcpy(vc + at, d->qkv + (size_t)r * 3 * C + 2 * C, (size_t)C * sizeof(float));
-        }
+        int hs = C / NH;
+        for (int r = 0; r < R; r++)
+            for (int h = 0; h < NH; h++) {
+                size_t at = (((size_t)slot[r] * NH + h) * T + pos[r]) * hs;
+                memcpy(kc + at, d->qkv + (size_t)r * 3 * C + C + h * hs, (size_t)hs * sizeof(float));
+                memcpy(vc + at, d->qkv + (size_t)r * 3 * C + 2 * C + h * hs, (size_t)hs * sizeof(float));
+            }
         attention_cached_forward(d->atty, d->att, d->qkv, kc, vc, pos, slot, R, C, NH, T);
         matmul_forward(d->tmp, d->atty, p->attproj_w + (size_t)l * C * C, R, C, C);
         residual_forward(d->x, d->x, d->tmp, (size_t)R * C);

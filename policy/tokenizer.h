@@ -32,10 +32,14 @@
  *    "merges": [[a, b], ...],       merge i makes id 259 + i from ids a and b
  *    "tokens": ["...", ...]}        token 259 + i as text, for people reading the file
  * A token's text is its bytes where they are valid UTF-8, with a backslash written
- * "\\" and each byte outside valid UTF-8 written "\xNN"; loading checks the tokens
- * agree with the merges. The version covers the chunk rule too: changing it would
- * change every encoding, so it needs a new version. All fields are required and no
- * others are allowed. */
+ * "\\" and NUL or any byte outside valid UTF-8 written "\xNN" (so the file stays
+ * UTF-8 for strict JSON readers); loading checks the tokens agree with the merges.
+ * The version covers the chunk rule too: changing it would change every encoding, so
+ * it needs a new version. All fields are required and no others are allowed. Loading
+ * refuses, with one line naming the origin and the problem: invalid JSON, another
+ * format, a newer version, missing or unknown fields, wrong specials, a merge of an
+ * id not defined before it or of a special, a merge involving a digit, a duplicate
+ * merge, a token longer than a chunk, vocab_size not 259 + merges, disagreeing tokens. */
 #ifndef RLVR_TOKENIZER_H
 #define RLVR_TOKENIZER_H
 #include <stddef.h>
