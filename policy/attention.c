@@ -50,7 +50,7 @@ void rope_backward(float *dqkv, const float *cos_t, const float *sin_t, int B, i
 
 void rope_rows_forward(float *qkv, const int *pos, const float *cos_t, const float *sin_t, int R, int C, int NH) {
     int half = C / NH / 2;
-#pragma omp parallel for schedule(static) if (R > 1)
+#pragma omp parallel for schedule(static) if ((size_t)R * C >= 16384)
     for (int r = 0; r < R; r++)
         rope_rotate_row(qkv + (size_t)r * 3 * C, cos_t + (size_t)pos[r] * half, sin_t + (size_t)pos[r] * half,
                         C, NH, 1.0f);
@@ -179,7 +179,7 @@ void attention_cached_forward(float *out, float *scores, const float *qkv, const
                               int NH, int max_seq) {
     int hs = C / NH;
     float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel for collapse(2) schedule(static) if (R * NH > 1)
+#pragma omp parallel for collapse(2) schedule(static) if ((size_t)R * pos[R - 1] * C >= 65536)
     for (int r = 0; r < R; r++)
         for (int h = 0; h < NH; h++) {
             size_t base = ((size_t)slot[r] * NH + h) * max_seq * hs;

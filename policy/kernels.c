@@ -8,10 +8,14 @@
 
 #define RMS_EPS 1e-5f
 
+/* Below this many elements a loop runs on the calling thread: waking the team costs
+ * more than the work (it matters for generation, where a step is one row per sequence). */
+#define PAR_MIN 16384
+
 /* ---------------------------------------------------------------- encoder */
 
 void encoder_forward(float *out, const int *tokens, const float *wte, int N, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
     for (int i = 0; i < N; i++)
         memcpy(out + (size_t)i * C, wte + (size_t)tokens[i] * C, (size_t)C * sizeof(float));
 }
@@ -19,7 +23,7 @@ void encoder_forward(float *out, const int *tokens, const float *wte, int N, int
 void encoder_backward(float *dwte, const float *dout, const int *tokens, int N, int C) {
     /* Parallel over channels: two rows may share a token, so rows cannot be split
      * between threads, but each channel column is owned by one thread. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
     for (int c = 0; c < C; c++)
         for (int i = 0; i < N; i++)
             dwte[(size_t)tokens[i] * C + c] += dout[(size_t)i * C + c];
@@ -28,7 +32,7 @@ void encoder_backward(float *dwte, const float *dout, const int *tokens, int N, 
 /* ---------------------------------------------------------------- RMSNorm */
 
 void rmsnorm_forward(float *out, float *rstd, const float *x, const float *w, int N, int C) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *xi = x + (size_t)i * C;
         float *oi = out + (size_t)i * C;
@@ -45,7 +49,7 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
                       const float *w, const float *rstd, int N, int C) {
     /* y_c = w_c x_c r with r = (mean(x^2)+eps)^-1/2, so
      * dx_j = r w_j dy_j - r^3 x_j / C * sum_c dy_c w_c x_c. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *xi = x + (size_t)i * C, *gi = dout + (size_t)i * C;
         float *dxi = dx + (size_t)i * C;
@@ -56,7 +60,7 @@ void rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x,
         for (int c = 0; c < C; c++) dxi[c] += r * w[c] * gi[c] - k * xi[c];
     }
     /* dw_c = sum_i dy_ic x_ic r_i: each thread owns a block of channels. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * C >= PAR_MIN)
     for (int c0 = 0; c0 < C; c0 += 16) {
         int c1 = c0 + 16 < C ? c0 + 16 : C;
         float acc[16] = {0};
@@ -110,7 +114,7 @@ static void swiglu_row_backward(float *dg, float *du, const float *d, const floa
 }
 
 void swiglu_forward(float *out, const float *in, int N, int F) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * 2 * F >= PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *g = in + (size_t)i * 2 * F;
         swiglu_row(out + (size_t)i * F, g, g + F, F);
@@ -118,7 +122,7 @@ void swiglu_forward(float *out, const float *in, int N, int F) {
 }
 
 void swiglu_backward(float *din, const float *dout, const float *in, int N, int F) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * 2 * F >= PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *g = in + (size_t)i * 2 * F;
         float *dg = din + (size_t)i * 2 * F;
@@ -151,19 +155,19 @@ static void gelu_row_backward(float *dx, const float *d, const float *x, int F) 
 }
 
 void gelu_forward(float *out, const float *in, int N, int F) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * F >= PAR_MIN)
     for (int i = 0; i < N; i++) gelu_row(out + (size_t)i * F, in + (size_t)i * F, F);
 }
 
 void gelu_backward(float *din, const float *dout, const float *in, int N, int F) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * F >= PAR_MIN)
     for (int i = 0; i < N; i++) gelu_row_backward(din + (size_t)i * F, dout + (size_t)i * F, in + (size_t)i * F, F);
 }
 
 /* ---------------------------------------------------------------- residual */
 
 void residual_forward(float *out, const float *a, const float *b, size_t n) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
@@ -188,7 +192,7 @@ static void row_softmax_scaled(float *d, const float *l, float scale, int V) {
 
 double logprob_loss_forward(float *logprobs, const float *logits, const int *targets,
                             const float *w, float denom, int N, int V) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *li = logits + (size_t)i * V;
         logprobs[i] = li[targets[i]] - row_logsumexp(li, V);
@@ -201,7 +205,7 @@ double logprob_loss_forward(float *logprobs, const float *logits, const int *tar
 
 void logprob_loss_backward(float *dlogits, const float *logits, const int *targets,
                            const float *w, float denom, int N, int V) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((size_t)N * V >= PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *li = logits + (size_t)i * V;
         float *di = dlogits + (size_t)i * V;

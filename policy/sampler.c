@@ -248,7 +248,7 @@ int sampler_generate(Sampler *s, const Tokenizer *tok, const SamplerConfig *cfg,
          * their sequence's state and rng, so this runs in parallel. */
         int picked[nrows > 0 ? nrows : 1], forced[nrows > 0 ? nrows : 1];
         float lps[nrows > 0 ? nrows : 1], lpp[nrows > 0 ? nrows : 1];
-#pragma omp parallel for schedule(static) if (nrows > 1)
+#pragma omp parallel for schedule(static) if (nrows >= 4)
         for (int r = 0; r < nrows; r++) {
             SeqState *q = &st[row_seq[r]];
             forced[r] = q->q_len > 0;
