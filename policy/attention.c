@@ -149,19 +149,22 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
 
 /* ---------------------------------------------------------------- attention over a KV cache */
 
-/* One query row against keys/values [0, p] of one head of one cache slot, each stored
- * contiguously (p+1, hs) so the reads stream: generation is bound by these reads. */
-static void attend_row(float *y, float *scores, const float *q, const float *kc, const float *vc,
-                       int p, int hs, float scale) {
-    float mx = -INFINITY, sum = 0.0f;
-    for (int j = 0; j <= p; j++) {
-        const float *k = kc + (size_t)j * hs;
-        float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-        for (int i = 0; i < hs; i++) dot += q[i] * k[i];
-        scores[j] = dot * scale;
-        mx = scores[j] > mx ? scores[j] : mx;
+/* One query row against keys [0, p] and values [0, p] of one head of one cache slot.
+ * Keys are stored transposed, (hs, max_seq), so the scores accumulate as contiguous
+ * vector FMAs across positions with no horizontal sums; values are (max_seq, hs) and
+ * accumulate across the head dimension. Both reads stream: generation is bound by them. */
+static void attend_row(float *y, float *scores, const float *q, const float *kt, const float *vc,
+                       int p, int hs, int max_seq, float scale) {
+    for (int j = 0; j <= p; j++) scores[j] = 0.0f;
+    for (int i = 0; i < hs; i++) {
+        const float *krow = kt + (size_t)i * max_seq;
+        float qi = q[i] * scale;
+#pragma omp simd
+        for (int j = 0; j <= p; j++) scores[j] += qi * krow[j];
     }
+    float mx = scores[0], sum = 0.0f;
+#pragma omp simd reduction(max : mx)
+    for (int j = 1; j <= p; j++) mx = scores[j] > mx ? scores[j] : mx;
 #pragma omp simd reduction(+ : sum)
     for (int j = 0; j <= p; j++) { scores[j] = vexpf(scores[j] - mx); sum += scores[j]; }
     float inv = 1.0f / sum;
@@ -184,6 +187,6 @@ void attention_cached_forward(float *out, float *scores, const float *qkv, const
         for (int h = 0; h < NH; h++) {
             size_t base = ((size_t)slot[r] * NH + h) * max_seq * hs;
             attend_row(out + (size_t)r * C + h * hs, scores + ((size_t)r * NH + h) * max_seq,
-                       qkv + (size_t)r * 3 * C + h * hs, kcache + base, vcache + base, pos[r], hs, scale);
+                       qkv + (size_t)r * 3 * C + h * hs, kcache + base, vcache + base, pos[r], hs, max_seq, scale);
         }
 }

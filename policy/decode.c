@@ -78,9 +78,10 @@ int decoder_forward(Decoder *d, const int *tokens, const int *pos, const int *sl
         int hs = C / NH;
         for (int r = 0; r < R; r++)
             for (int h = 0; h < NH; h++) {
-                size_t at = (((size_t)slot[r] * NH + h) * T + pos[r]) * hs;
-                memcpy(kc + at, d->qkv + (size_t)r * 3 * C + C + h * hs, (size_t)hs * sizeof(float));
-                memcpy(vc + at, d->qkv + (size_t)r * 3 * C + 2 * C + h * hs, (size_t)hs * sizeof(float));
+                size_t head = ((size_t)slot[r] * NH + h) * T * hs;
+                const float *k = d->qkv + (size_t)r * 3 * C + C + h * hs;
+                for (int i = 0; i < hs; i++) kc[head + (size_t)i * T + pos[r]] = k[i];
+                memcpy(vc + head + (size_t)pos[r] * hs, k + C, (size_t)hs * sizeof(float));
             }
         attention_cached_forward(d->atty, d->att, d->qkv, kc, vc, pos, slot, R, C, NH, T);
         matmul_forward(d->tmp, d->atty, p->attproj_w + (size_t)l * C * C, R, C, C);

@@ -17,8 +17,8 @@
 typedef struct {
     const Model *model;
     int slots;            /* sequences the cache holds */
-    float *key_cache;     /* (L, slots, NH, max_seq, hs), keys after RoPE; per head */
-    float *value_cache;   /* (L, slots, NH, max_seq, hs)   contiguous, so reads stream */
+    float *key_cache;     /* (L, slots, NH, hs, max_seq): keys after RoPE, transposed */
+    float *value_cache;   /* (L, slots, NH, max_seq, hs) */
     /* per-call scratch, grown on demand */
     int row_cap;
     float *scratch;

@@ -42,7 +42,8 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
                         const float *att, int B, int T, int C, int NH);
 
 /* Attention for generation: row r's query (in qkv (R, 3C)) attends to keys and values
- * [0, pos[r]] of cache slot slot[r]; caches are one layer's (slots, NH, max_seq, hs).
+ * [0, pos[r]] of cache slot slot[r]; one layer's caches: keys (slots, NH, hs, max_seq),
+ * transposed, and values (slots, NH, max_seq, hs).
  * scores: (R, NH, max_seq) scratch. Writes out (R, C). */
 void attention_cached_forward(float *out, float *scores, const float *qkv, const float *kcache,
                               const float *vcache, const int *pos, const int *slot, int R, int C,
