@@ -3,6 +3,7 @@
  * legacy_export; see engine/export.h. */
 #include "engine/export.h"
 #include "engine/commands.h"
+#include "policy/atomicfile.h"
 #include "policy/checkpoint.h"
 #include "policy/tokenizer.h"
 #include <cJSON.h>
@@ -17,74 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ---------------------------------------------------------------- atomic files */
-
-/* A file written under a temporary name in the target's directory and renamed into
- * place only once complete and fsynced: a crash or a full disk never leaves a
- * half-written model that run.c would mmap and read garbage from. */
-typedef struct {
-    FILE *f;
-    int failed, saved_errno;
-    const char *path;
-    char tmp[PATH_MAX];
-} OutFile;
-
-static int out_open(OutFile *o, const char *path, char *err, size_t errlen) {
-    memset(o, 0, sizeof *o);
-    o->path = path;
-    if (snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof o->tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        return -1;
-    }
-    /* mkstemp creates the file 0600; an exported model is meant to be shared. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    o->f = fdopen(fd, "wb");
-    if (!o->f) {
-        snprintf(err, errlen, "%s: fdopen failed: %s", path, strerror(errno));
-        close(fd);
-        unlink(o->tmp);
-        return -1;
-    }
-    return 0;
-}
-
-static void out_write(OutFile *o, const void *p, size_t n) {
-    if (o->failed || n == 0) return;
-    if (fwrite(p, 1, n, o->f) != n) { o->failed = 1; o->saved_errno = errno; }
-}
-
-static void fsync_dir_of(const char *path) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) { fsync(fd); close(fd); }
-}
-
-static int out_commit(OutFile *o, char *err, size_t errlen) {
-    if (!o->failed && (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)) { o->failed = 1; o->saved_errno = errno; }
-    if (fclose(o->f) != 0 && !o->failed) { o->failed = 1; o->saved_errno = errno; }
-    o->f = NULL;
-    if (o->failed) {
-        unlink(o->tmp);
-        snprintf(err, errlen, "%s: write failed: %s", o->path, strerror(o->saved_errno));
-        return -1;
-    }
-    if (rename(o->tmp, o->path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename the temporary file into place: %s", o->path, strerror(errno));
-        unlink(o->tmp);
-        return -1;
-    }
-    fsync_dir_of(o->path);
-    return 0;
-}
 
 /* ---------------------------------------------------------------- the model file */
 
@@ -103,9 +36,9 @@ static int check_run_c_limits(const ModelConfig *c, const char *out, char *err, 
 
 /* count floats from offset first of each layer's block of per_layer floats, layer after
  * layer: how q, k, v come out of qkv_w and gate, up out of fc_w. */
-static void write_layer_rows(OutFile *o, const float *base, int L, size_t per_layer,
+static void write_layer_rows(AtomicFile *o, const float *base, int L, size_t per_layer,
                              size_t first, size_t count) {
-    for (int l = 0; l < L; l++) out_write(o, base + (size_t)l * per_layer + first, count * sizeof(float));
+    for (int l = 0; l < L; l++) atomic_write(o, base + (size_t)l * per_layer + first, count * sizeof(float));
 }
 
 int llama2c_write_model(const Model *m, const char *out, char *err, size_t errlen) {
@@ -121,24 +54,24 @@ int llama2c_write_model(const Model *m, const char *out, char *err, size_t errle
     int32_t hdr[LLAMA2C_HEADER_INTS] = { c->d_model, c->mlp_hidden, c->n_layer, c->n_head,
                                          c->n_head, c->vocab, c->max_seq };
     const ParamTensors *p = &m->params;
-    OutFile o;
-    if (out_open(&o, out, err, errlen)) return -1;
-    out_write(&o, hdr, sizeof hdr);
-    out_write(&o, p->wte, (size_t)c->vocab * C * sizeof(float));
-    out_write(&o, p->rms1_w, L * C * sizeof(float));
+    AtomicFile o;
+    if (atomic_open(&o, out, err, errlen)) return -1;
+    atomic_write(&o, hdr, sizeof hdr);
+    atomic_write(&o, p->wte, (size_t)c->vocab * C * sizeof(float));
+    atomic_write(&o, p->rms1_w, L * C * sizeof(float));
     for (size_t part = 0; part < 3; part++)   /* wq, wk, wv: the q, k, v rows of qkv_w */
         write_layer_rows(&o, p->qkv_w, c->n_layer, 3 * C * C, part * C * C, C * C);
-    out_write(&o, p->attproj_w, L * C * C * sizeof(float));
-    out_write(&o, p->rms2_w, L * C * sizeof(float));
+    atomic_write(&o, p->attproj_w, L * C * C * sizeof(float));
+    atomic_write(&o, p->rms2_w, L * C * sizeof(float));
     write_layer_rows(&o, p->fc_w, c->n_layer, 2 * F * C, 0, F * C);      /* w1: gate */
-    out_write(&o, p->fcproj_w, L * C * F * sizeof(float));               /* w2 */
+    atomic_write(&o, p->fcproj_w, L * C * F * sizeof(float));               /* w2 */
     write_layer_rows(&o, p->fc_w, c->n_layer, 2 * F * C, F * C, F * C);  /* w3: up */
-    out_write(&o, p->rmsf_w, C * sizeof(float));
+    atomic_write(&o, p->rmsf_w, C * sizeof(float));
     /* freq_cis_real/imag: current run.c recomputes RoPE and skips them, older run.c
      * reads them; ours are the tables the model itself uses, the same angles. */
-    out_write(&o, m->rope_cos, (size_t)c->max_seq * half * sizeof(float));
-    out_write(&o, m->rope_sin, (size_t)c->max_seq * half * sizeof(float));
-    return out_commit(&o, err, errlen);
+    atomic_write(&o, m->rope_cos, (size_t)c->max_seq * half * sizeof(float));
+    atomic_write(&o, m->rope_sin, (size_t)c->max_seq * half * sizeof(float));
+    return atomic_commit(&o, err, errlen);
 }
 
 /* ---------------------------------------------------------------- the tokenizer */
@@ -169,10 +102,10 @@ int llama2c_write_tokenizer(const Tokenizer *t, int vocab, const char *path, cha
         if (len == 0) { snprintf(err, errlen, "%s: token %d has no bytes", path, id); return -1; }
         if (len > max_len) max_len = len;
     }
-    OutFile o;
-    if (out_open(&o, path, err, errlen)) return -1;
+    AtomicFile o;
+    if (atomic_open(&o, path, err, errlen)) return -1;
     int32_t max_len32 = (int32_t)max_len;
-    out_write(&o, &max_len32, sizeof max_len32);
+    atomic_write(&o, &max_len32, sizeof max_len32);
     for (int id = 0; id < vocab; id++) {
         const unsigned char *p = piece_of(t, id, buf, sizeof buf, &len);
         /* run.c merges the adjacent pair whose joined piece scores highest: -id ranks
@@ -180,11 +113,11 @@ int llama2c_write_tokenizer(const Tokenizer *t, int vocab, const char *path, cha
          * sentencepiece's "<0xHH>", since run.c looks prompt bytes up by value. */
         float score = -(float)id;
         int32_t len32 = (int32_t)len;
-        out_write(&o, &score, sizeof score);
-        out_write(&o, &len32, sizeof len32);
-        out_write(&o, p, len);
+        atomic_write(&o, &score, sizeof score);
+        atomic_write(&o, &len32, sizeof len32);
+        atomic_write(&o, p, len);
     }
-    return out_commit(&o, err, errlen);
+    return atomic_commit(&o, err, errlen);
 }
 
 int llama2c_tokenizer_path(const char *out, char *buf, size_t len) {

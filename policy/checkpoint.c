@@ -1,9 +1,8 @@
 #include "policy/checkpoint.h"
+#include "policy/atomicfile.h"
 #include <cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +17,10 @@ static const char MAGIC[8] = { 'R', 'L', 'V', 'R', 'C', 'K', 'P', 'T' };
 
 /* ---------------------------------------------------------------- save */
 
-typedef struct { FILE *f; uLong crc; int failed; } Writer;
+/* Writes through an atomic file, keeping the CRC of everything written. */
+typedef struct { AtomicFile af; uLong crc; } Writer;
 
 static void wr(Writer *w, const void *p, size_t n) {
-    if (w->failed || n == 0) return;
     /* zlib's crc32 takes a uInt length: feed it in chunks below 4 GiB. */
     const unsigned char *b = p;
     for (size_t off = 0; off < n;) {
@@ -29,7 +28,7 @@ static void wr(Writer *w, const void *p, size_t n) {
         w->crc = crc32(w->crc, b + off, (uInt)k);
         off += k;
     }
-    if (fwrite(p, 1, n, w->f) != n) w->failed = 1;
+    atomic_write(&w->af, p, n);
 }
 
 static void put_u32(unsigned char *b, uint32_t v) {
@@ -71,13 +70,6 @@ static char *header_json(const Model *m, const AdamW *opt, const CheckpointMeta 
     return s;
 }
 
-static void fsync_dir_of(const char *path) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) { fsync(fd); close(fd); }
-}
-
 int checkpoint_save(const char *path, const Model *m, const AdamW *opt, const CheckpointMeta *meta,
                     char *err, size_t errlen) {
     if (opt && opt->n && opt->n != m->num_params) {
@@ -92,24 +84,8 @@ int checkpoint_save(const char *path, const Model *m, const AdamW *opt, const Ch
     }
     char *hdr = header_json(m, opt, meta);
     if (!hdr) { snprintf(err, errlen, "%s: out of memory building the header", path); return -1; }
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
-        free(hdr);
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(hdr);
-        return -1;
-    }
-    /* mkstemp creates the file 0600; a checkpoint should get the usual umask mode. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    Writer w = { fdopen(fd, "wb"), crc32(0L, Z_NULL, 0), 0 };
-    if (!w.f) { close(fd); unlink(tmp); free(hdr); snprintf(err, errlen, "%s: fdopen failed", path); return -1; }
+    Writer w = { .crc = crc32(0L, Z_NULL, 0) };
+    if (atomic_open(&w.af, path, err, errlen)) { free(hdr); return -1; }
     unsigned char prefix[PREFIX_BYTES];
     memcpy(prefix, MAGIC, 8);
     put_u32(prefix + 8, CHECKPOINT_VERSION);
@@ -121,22 +97,8 @@ int checkpoint_save(const char *path, const Model *m, const AdamW *opt, const Ch
     if (opt && opt->n) wr(&w, opt->moments_memory, 2 * opt->n * sizeof(float));
     unsigned char trailer[4];
     put_u32(trailer, (uint32_t)w.crc);
-    if (!w.failed && fwrite(trailer, 1, 4, w.f) != 4) w.failed = 1;
-    int saved_errno = errno;
-    if (!w.failed && (fflush(w.f) != 0 || fsync(fileno(w.f)) != 0)) { w.failed = 1; saved_errno = errno; }
-    if (fclose(w.f) != 0 && !w.failed) { w.failed = 1; saved_errno = errno; }
-    if (w.failed) {
-        unlink(tmp);
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(saved_errno));
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    fsync_dir_of(path);
-    return 0;
+    atomic_write(&w.af, trailer, 4);
+    return atomic_commit(&w.af, err, errlen);
 }
 
 /* ---------------------------------------------------------------- load */

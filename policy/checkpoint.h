@@ -8,8 +8,8 @@
  * step (moments are present only if "adamw" is), and an optional "extra" object for the
  * engine's own state. The CRC-32 covers every byte before it.
  *
- * Files are written atomically (temporary file in the same directory, fsync, rename,
- * fsync of the directory), so a crash leaves either the old checkpoint or the new one.
+ * Files are written atomically (policy/atomicfile.h), so a crash leaves either the old
+ * checkpoint or the new one.
  * Loading refuses, with one line naming the file and the problem, a file that is
  * truncated, corrupted (checksum), not a checkpoint (magic), or from a newer format. */
 #ifndef RLVR_CHECKPOINT_H

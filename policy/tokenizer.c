@@ -1,4 +1,5 @@
 #include "policy/tokenizer.h"
+#include "policy/atomicfile.h"
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -814,52 +815,15 @@ int tokenizer_load(Tokenizer *t, const char *path, char *err, size_t errlen) {
     return rc;
 }
 
-static void fsync_dir_of(const char *path) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) { fsync(fd); close(fd); }
-}
-
 int tokenizer_save(const Tokenizer *t, const char *path, char *err, size_t errlen) {
-    char *json = tokenizer_to_json(t), tmp[PATH_MAX];
+    char *json = tokenizer_to_json(t);
     if (!json) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
-        free(json);
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(json);
-        return -1;
-    }
-    /* mkstemp makes the file 0600; a tokenizer should get the umask's usual mode. */
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
-    size_t len = strlen(json), off = 0;
-    int saved_errno = 0;
-    while (off < len) {
-        ssize_t k = write(fd, json + off, len - off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) { saved_errno = k < 0 ? errno : EIO; break; }
-        off += (size_t)k;
+    AtomicFile af;
+    int rc = atomic_open(&af, path, err, errlen);
+    if (rc == 0) {
+        atomic_write(&af, json, strlen(json));
+        rc = atomic_commit(&af, err, errlen);
     }
     free(json);
-    if (!saved_errno && fsync(fd) != 0) saved_errno = errno;
-    if (close(fd) != 0 && !saved_errno) saved_errno = errno;
-    if (saved_errno) {
-        unlink(tmp);
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(saved_errno));
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot rename the temporary file into place: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    fsync_dir_of(path);
-    return 0;
+    return rc;
 }
