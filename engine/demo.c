@@ -3,6 +3,7 @@
  * held-out loss falling, then saves a checkpoint, loads it back and checks the loaded
  * policy scores the held-out text identically. */
 #include "engine/commands.h"
+#include "tasks/dataset.h"
 #include "engine/util.h"
 #include "policy/adamw.h"
 #include "policy/checkpoint.h"
@@ -42,7 +43,7 @@ static int load_gsm8k(const char *path, Text *out, char *err, size_t errlen) {
     int rc = 0;
     while (buf && (len = getline(&line, &linecap, f)) > 0) {
         lineno++;
-        cJSON *j = cJSON_Parse(line);
+        cJSON *j = dataset_parse_line(line, (size_t)len);
         const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "question");
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "answer");
         if (!cJSON_IsString(q) || !cJSON_IsString(a)) {

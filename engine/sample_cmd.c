@@ -22,7 +22,8 @@ static const char *SAMPLE_USAGE =
     "  --max-tokens M     new tokens per completion (default 256)\n"
     "  --stop STR         stop when the completion contains STR (repeatable)\n"
     "  --seed N           random seed (default 1)\n"
-    "  --json             one JSON line per completion (text, tokens, log-probabilities)\n";
+    "  --json             one JSON line per completion (text, tokens, log-probabilities);\n"
+    "                     bytes that are not valid UTF-8 appear as U+FFFD in the text\n";
 
 typedef struct { const Tokenizer *tok; int stream; } StreamCtx;
 
@@ -46,7 +47,9 @@ static void print_json(int i, const char *prompt, const Completion *c) {
     }
     cJSON_AddNumberToObject(o, "index", i);
     cJSON_AddStringToObject(o, "prompt", prompt);
-    cJSON_AddStringToObject(o, "completion", c->text);
+    char *clean = util_utf8_clean(c->text, c->text_len);
+    cJSON_AddStringToObject(o, "completion", clean ? clean : "");
+    free(clean);
     cJSON_AddStringToObject(o, "finish", sampler_finish_name(c->finish));
     cJSON_AddNumberToObject(o, "num_tokens", c->n);
     cJSON_AddNumberToObject(o, "logprob", sum);

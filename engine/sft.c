@@ -201,11 +201,12 @@ static int setup_policy(const SftOptions *o, const PairSet *ps, Model *m, Tokeni
             lens[2 * i] = strlen(texts[2 * i]);
             lens[2 * i + 1] = strlen(texts[2 * i + 1]);
         }
-        fprintf(stderr, "sft: training a %ld-token tokenizer on %s\n", o->vocab, o->data);
         int rc = tokenizer_train(tok, (const char *const *)texts, lens, n, (int)o->vocab, err, errlen);
         free(texts);
         free(lens);
         if (rc) return -1;
+        fprintf(stderr, "sft: trained a tokenizer on %s: %d tokens%s\n", o->data, tok->vocab_size,
+                tok->vocab_size < o->vocab ? " (the data ran out of pairs to merge)" : "");
     }
     ModelConfig cfg;
     if (model_config_preset(&cfg, o->preset, tok->vocab_size, (int)o->context)) {
@@ -309,19 +310,22 @@ int cmd_sft(int argc, char **argv) {
         tokens += b.tokens;
         loss_ema = isnan(loss_ema) ? m.loss : 0.95 * loss_ema + 0.05 * m.loss;
         double tps = tokens / (util_now() - t0);
-        int eval = step % o.eval_every == 0 || step == o.steps || interrupted;
+        int stop = interrupted; /* read once: the same value decides evaluation and exit */
+        int eval = step % o.eval_every == 0 || step == o.steps || stop;
         double held_loss = eval && n_held ? heldout_loss(&m, ex, held, n_held, &b, (int)o.batch) : NAN;
         progress_update(&pg, step, "loss %.3f  %.0f tok/s", loss_ema, tps);
         if (eval) {
-            fprintf(metrics, "{\"step\":%ld,\"loss\":%.5f,\"heldout_loss\":%.5f,\"grad_norm\":%.4f,"
+            char held[32] = "null"; /* JSON has no NaN: no held-out split gives null */
+            if (!isnan(held_loss)) snprintf(held, sizeof held, "%.5f", held_loss);
+            fprintf(metrics, "{\"step\":%ld,\"loss\":%.5f,\"heldout_loss\":%s,\"grad_norm\":%.4f,"
                              "\"learning_rate\":%.3e,\"tokens_per_s_train\":%.0f,\"time_s\":%.1f}\n",
-                    step, loss_ema, held_loss, gnorm, lr, tps, util_now() - t0);
+                    step, loss_ema, held, gnorm, lr, tps, util_now() - t0);
             fflush(metrics);
             progress_note(&pg, "step %ld  loss %.4f  held-out loss %.4f  lr %.2e  %.0f tok/s", step, loss_ema,
                           held_loss, lr, tps);
             if (save(o.out, "latest.ckpt", &m, &opt, &tok, step, &rng, &o, err, sizeof err)) { free(bidx); goto fail; }
         }
-        if (interrupted) {
+        if (stop) {
             progress_done(&pg);
             fprintf(stderr, "sft: interrupted at step %ld; saved %s/latest.ckpt\n", step, o.out);
             rc = 130;

@@ -1,6 +1,7 @@
 /* rlvr tokenizer train: learns the policy's byte-level BPE vocabulary from corpus
  * files (see policy/tokenizer.h for the tokenizer and its file format). */
 #include "engine/commands.h"
+#include "tasks/dataset.h"
 #include "engine/util.h"
 #include "policy/tokenizer.h"
 #include <cJSON.h>
@@ -75,7 +76,7 @@ static int ends_with(const char *s, const char *suffix) {
 /* One line of a .jsonl file: its text fields, or an error naming file:line. */
 static int add_jsonl_line(Corpus *c, const char *line, size_t len, const char *path, size_t lineno,
                           char *err, size_t errlen) {
-    cJSON *j = cJSON_ParseWithLength(line, len);
+    cJSON *j = dataset_parse_line(line, len);
     if (!cJSON_IsObject(j)) {
         snprintf(err, errlen, "%s:%zu: %s", path, lineno, j ? "not a JSON object" : "not valid JSON");
         cJSON_Delete(j);
@@ -204,7 +205,7 @@ int cmd_tokenizer(int argc, char **argv) {
         return argc < 1 ? 2 : 0;
     }
     if (strcmp(argv[0], "train") != 0) {
-        fprintf(stderr, "rlvr tokenizer: unknown subcommand '%s'\n%s", argv[0], TOKENIZER_USAGE);
+        fprintf(stderr, "rlvr tokenizer: unknown subcommand '%s' (see rlvr tokenizer --help)\n", argv[0]);
         return 2;
     }
     long vocab = 0;
@@ -223,7 +224,7 @@ int cmd_tokenizer(int argc, char **argv) {
         else if (util_parse_int(v, TOKENIZER_FIRST_MERGE, TOKENIZER_MAX_VOCAB, &vocab))
             bad = "needs an integer in [259, 65536]";
         if (bad) {
-            fprintf(stderr, "rlvr tokenizer train: %s: %s\n%s", a, bad, TOKENIZER_USAGE);
+            fprintf(stderr, "rlvr tokenizer train: %s: %s (see rlvr tokenizer --help)\n", a, bad);
             free(files);
             return 2;
         }
@@ -231,7 +232,7 @@ int cmd_tokenizer(int argc, char **argv) {
     }
     const char *missing = !vocab ? "--vocab N" : !out ? "--out FILE" : n_files == 0 ? "a CORPUS file" : NULL;
     if (missing) {
-        fprintf(stderr, "rlvr tokenizer train: missing %s\n%s", missing, TOKENIZER_USAGE);
+        fprintf(stderr, "rlvr tokenizer train: missing %s (see rlvr tokenizer --help)\n", missing);
         free(files);
         return 2;
     }

@@ -56,3 +56,27 @@ const char *util_exe_dir(void) {
     if (len > 10 && strcmp(dir + len - 10, "build-asan") == 0) dir[len - 11] = 0;
     return dir;
 }
+
+/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    if (s[0] < 0x80) return 1;
+    size_t len = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; i++) if ((s[i] & 0xC0) != 0x80) return 0;
+    if (len == 3 && ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] >= 0xA0))) return 0; /* overlong, surrogate */
+    if (len == 4 && ((s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] >= 0x90))) return 0;   /* overlong, > U+10FFFF */
+    return len;
+}
+
+char *util_utf8_clean(const char *s, size_t n) {
+    char *out = malloc(3 * n + 1), *o = out;
+    if (!out) return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq(p + i, n - i);
+        if (k && p[i] != 0) { memcpy(o, p + i, k); o += k; i += k; }
+        else { memcpy(o, "\xEF\xBF\xBD", 3); o += 3; i++; } /* U+FFFD; NUL too, for C strings */
+    }
+    *o = 0;
+    return out;
+}

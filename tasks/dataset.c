@@ -15,6 +15,15 @@ static const char *field(const cJSON *o, const char *a, const char *b, int *miss
     return v->valuestring;
 }
 
+cJSON *dataset_parse_line(const char *line, size_t len) {
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (!j) return NULL;
+    for (const char *p = end; p < line + len; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') { cJSON_Delete(j); return NULL; }
+    return j;
+}
+
 static int blank(const char *s) {
     for (; *s; s++) if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') return 0;
     return 1;
@@ -27,14 +36,15 @@ int dataset_load_pairs(const char *path, int skip_bad, PairSet *out, char *err, 
     char *line = NULL;
     size_t linecap = 0, cap = 0;
     int lineno = 0, rc = 0;
-    while (getline(&line, &linecap, f) > 0) {
+    ssize_t len;
+    while ((len = getline(&line, &linecap, f)) > 0) {
         lineno++;
         if (blank(line)) continue;
         char why[160] = "";
-        cJSON *j = cJSON_Parse(line);
+        cJSON *j = dataset_parse_line(line, (size_t)len);
         int missing = 0, wrong = 0;
         const char *p = NULL, *c = NULL;
-        if (!cJSON_IsObject(j)) snprintf(why, sizeof why, "not a JSON object");
+        if (!cJSON_IsObject(j)) snprintf(why, sizeof why, "not a JSON object (or text after it)");
         else {
             p = field(j, "prompt", "question", &missing, &wrong);
             if (missing || wrong) snprintf(why, sizeof why, "%s field \"prompt\" (or \"question\")", missing ? "missing" : "non-string");

@@ -9,6 +9,12 @@
 #define RLVR_DATASET_H
 #include <stddef.h>
 
+#include <cJSON.h>
+
+/* One JSON Lines line, strictly: a JSON value followed by nothing but whitespace (cJSON
+ * alone would accept `{...}{...}` and silently drop the second object). NULL if not. */
+cJSON *dataset_parse_line(const char *line, size_t len);
+
 typedef struct {
     char *prompt;
     char *completion;
