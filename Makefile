@@ -22,8 +22,9 @@ LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -l
 # Every .c in a component folder is part of the program; engine/main.c holds main().
 POLICY_SRC := $(wildcard policy/*.c)
 TASKS_SRC  := $(wildcard tasks/*.c)
+VERIF_SRC  := $(wildcard verifiers/*.c)
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
-LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(POLICY_SRC) $(TASKS_SRC) $(ENGINE_SRC))
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(POLICY_SRC) $(TASKS_SRC) $(VERIF_SRC) $(ENGINE_SRC))
 
 # Every tests/test_*.c is a cmocka suite.
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
