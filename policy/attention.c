@@ -155,12 +155,24 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
  * accumulate across the head dimension. Both reads stream: generation is bound by them. */
 static void attend_row(float *y, float *scores, const float *q, const float *kt, const float *vc,
                        int p, int hs, int max_seq, float scale) {
-    for (int j = 0; j <= p; j++) scores[j] = 0.0f;
-    for (int i = 0; i < hs; i++) {
-        const float *krow = kt + (size_t)i * max_seq;
-        float qi = q[i] * scale;
+    /* Scores in blocks of 32 positions: two independent 16-wide accumulators stay in
+     * registers while the head dimension streams past (one would be bound by the latency
+     * of its chain of FMAs; re-reading scores from memory would be worse). */
+    int j0 = 0;
+    for (; j0 + 32 <= p + 1; j0 += 32) {
+        float a0[16] = {0}, a1[16] = {0};
+        for (int i = 0; i < hs; i++) {
+            const float *kr = kt + (size_t)i * max_seq + j0;
+            float qi = q[i] * scale;
 #pragma omp simd
-        for (int j = 0; j <= p; j++) scores[j] += qi * krow[j];
+            for (int jj = 0; jj < 16; jj++) { a0[jj] += qi * kr[jj]; a1[jj] += qi * kr[16 + jj]; }
+        }
+        for (int jj = 0; jj < 16; jj++) { scores[j0 + jj] = a0[jj]; scores[j0 + 16 + jj] = a1[jj]; }
+    }
+    for (int j = j0; j <= p; j++) {
+        float s = 0.0f;
+        for (int i = 0; i < hs; i++) s += q[i] * scale * kt[(size_t)i * max_seq + j];
+        scores[j] = s;
     }
     float mx = scores[0], sum = 0.0f;
 #pragma omp simd reduction(max : mx)
@@ -168,12 +180,23 @@ static void attend_row(float *y, float *scores, const float *q, const float *kt,
 #pragma omp simd reduction(+ : sum)
     for (int j = 0; j <= p; j++) { scores[j] = vexpf(scores[j] - mx); sum += scores[j]; }
     float inv = 1.0f / sum;
-    for (int i = 0; i < hs; i++) y[i] = 0.0f;
-    for (int j = 0; j <= p; j++) {
-        const float *v = vc + (size_t)j * hs;
-        float w = scores[j] * inv;
+    /* y = sum_j w_j v_j, 16 dimensions at a time in a register (accumulating in y itself
+     * would make every position wait for the previous one's store). */
+    int i0 = 0;
+    for (; i0 + 16 <= hs; i0 += 16) {
+        float acc[16] = {0};
+        for (int j = 0; j <= p; j++) {
+            const float *v = vc + (size_t)j * hs + i0;
+            float w = scores[j] * inv;
 #pragma omp simd
-        for (int i = 0; i < hs; i++) y[i] += w * v[i];
+            for (int ii = 0; ii < 16; ii++) acc[ii] += w * v[ii];
+        }
+        for (int ii = 0; ii < 16; ii++) y[i0 + ii] = acc[ii];
+    }
+    for (int i = i0; i < hs; i++) {
+        float s = 0.0f;
+        for (int j = 0; j <= p; j++) s += scores[j] * inv * vc[(size_t)j * hs + i];
+        y[i] = s;
     }
 }
 
