@@ -52,6 +52,7 @@ test: deps
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
 	@echo "== tests/cli.sh"; tests/cli.sh $(RLVR)
 	@echo "== tests/cli_policy.sh"; tests/cli_policy.sh $(RLVR)
+	@echo "== tests/cli_verify.sh"; tests/cli_verify.sh $(RLVR)
 	@echo "ALL TESTS PASSED"
 
 # The same suite under AddressSanitizer and UBSan, in its own build tree.

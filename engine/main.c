@@ -23,6 +23,7 @@ static const char *USAGE =
     "  sample          generate completions from a checkpoint, streamed to the terminal\n"
     "  sft             supervised warm start on prompt/completion pairs (JSONL)\n"
     "  tokenizer train learn the byte-level BPE vocabulary from text or JSONL files\n"
+    "  verify          score completions (JSONL on stdin) with a verifier, one verdict per line\n"
     "  help            this text\n"
     "\n"
     "environment: OPENBLAS_CORETYPE overrides the BLAS kernel choice;\n"
@@ -72,6 +73,7 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "sample") == 0) rc = cmd_sample(argc - 2, argv + 2);
     else if (strcmp(cmd, "sft") == 0) rc = cmd_sft(argc - 2, argv + 2);
     else if (strcmp(cmd, "tokenizer") == 0) rc = cmd_tokenizer(argc - 2, argv + 2);
+    else if (strcmp(cmd, "verify") == 0) rc = cmd_verify(argc - 2, argv + 2);
     else {
         fprintf(stderr, "rlvr: unknown command '%s' (try rlvr help)\n", cmd);
         rc = 2;

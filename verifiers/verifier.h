@@ -36,10 +36,16 @@ typedef struct {
 
 /* reward 0, status "", an empty detail object. Returns -1 only if out of memory. */
 int   verdict_init(Verdict *v);
+/* The reward is clamped to [0, 1]; a non-finite one (NaN, inf) is refused: reward 0,
+ * status "verifier_error", detail.error says why. A status longer than 31 bytes is cut. */
 void  verdict_set(Verdict *v, double reward, const char *status);
 void  verdict_free(Verdict *v);
-/* {"reward":..,"status":..,"detail":{..}} as a malloc'd line (no newline). */
+/* {"reward":..,"status":..,"detail":{..}} as a malloc'd line (no newline). The rules of
+ * verdict_set are applied again (for verifiers that write the fields directly), and an
+ * empty status also becomes "verifier_error"; a missing detail prints as {}. */
 char *verdict_to_json(const Verdict *v);
+/* The same as a new cJSON object (the caller owns it; NULL if out of memory). */
+cJSON *verdict_to_cjson(const Verdict *v);
 
 typedef struct Verifier Verifier;
 struct Verifier {
@@ -47,11 +53,15 @@ struct Verifier {
     /* Score `completion` (len bytes, not necessarily NUL-free) for `task` into out, which
      * the caller has verdict_init'ed. */
     void (*score)(const Verifier *self, const Task *task, const char *completion, size_t len, Verdict *out);
-    void (*free)(Verifier *self);   /* may be NULL */
+    void (*free)(Verifier *self);   /* frees state and self; NULL: free(self) is enough */
     void *state;                     /* the verifier's own, read-only while scoring */
 };
 
-/* Takes ownership of v (a malloc'd Verifier). Fails if the name is taken. */
+/* Takes ownership of v (a malloc'd Verifier), even when it fails, so that
+ * verifier_register(verifier_x_create(), ...) never leaks. Fails (-1, err) on NULL v
+ * (a create that ran out of memory), a NULL or empty name, no score function, or a name
+ * already taken. Registration is for start-up, on one thread; verifier_find and
+ * verifier_names are safe from any number of threads once registration is over. */
 int  verifier_register(Verifier *v, char *err, size_t errlen);
 const Verifier *verifier_find(const char *name);
 /* The registered names, for error messages: "arith, ccrun, ..." (static buffer). */
