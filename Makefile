@@ -17,7 +17,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra $(OPT) $(NATIVE) $(SAN) -fopenmp -g \
            -I. -I$(BLASINC) -I/usr/include/cjson -I/usr/include/lua5.4
 # Link the OpenMP build of OpenBLAS explicitly (with an rpath), so BLAS and our own
 # loops share one threading runtime whatever the system's libblas alternative is.
-LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -lz -lm -fopenmp
+LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -lz -lm -fopenmp -lseccomp
 
 # Every .c in a component folder is part of the program; engine/main.c holds main().
 POLICY_SRC := $(wildcard policy/*.c)
@@ -53,6 +53,9 @@ test: deps
 	@echo "== tests/cli.sh"; tests/cli.sh $(RLVR)
 	@echo "== tests/cli_policy.sh"; tests/cli_policy.sh $(RLVR)
 	@echo "== tests/cli_verify.sh"; tests/cli_verify.sh $(RLVR)
+	@echo "== tests/cli_ccrun.sh"; tests/cli_ccrun.sh $(RLVR)
+	@if [ -z "$(SAN)" ]; then echo "== tests/attacks.sh"; tests/attacks.sh $(RLVR); \
+	 else echo "== tests/attacks.sh skipped: a sanitizer build cannot run under its address-space limit"; fi
 	@echo "ALL TESTS PASSED"
 
 # The same suite under AddressSanitizer and UBSan, in its own build tree.

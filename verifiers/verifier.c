@@ -1,5 +1,6 @@
 #include "verifiers/verifier.h"
 #include "verifiers/arith.h"
+#include "verifiers/ccrun.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,7 @@ const char *verifier_names(void) { return g_names ? g_names : ""; }
 
 int verifiers_register_builtins(char *err, size_t errlen) {
     if (!verifier_find("arith") && verifier_register(verifier_arith_create(), err, errlen)) return -1;
+    if (!verifier_find("ccrun") && verifier_register(verifier_ccrun_create(), err, errlen)) return -1;
     return 0;
 }
 
