@@ -40,6 +40,10 @@ fi
 LC_ALL=C
 export LC_ALL
 A=/tmp/rlvr-attack           # the paths the attacks aim at (fixed in attacks.jsonl)
+# Those paths are fixed, so two suites at once (two checkouts testing) would trample each
+# other's canary: take turns, waiting at most 10 minutes.
+exec 9>/tmp/rlvr-attack.lock
+flock -w 600 9 || { echo "attacks.sh: another attack suite holds /tmp/rlvr-attack.lock" >&2; exit 1; }
 PORT=47613                   # the loopback port they try to reach
 WORK=$(mktemp -d /tmp/rlvr-attacks-XXXXXX) || exit 1
 LISTENER=
