@@ -1,7 +1,7 @@
 /* rlvr bench verify: how fast the verifiers score. One JSON line per measurement:
  * arith verdicts per second on GSM8K test's gold answers (each scored as a completion
- * against itself), with 1 and N threads. (The ccrun measurements, sandboxed against bare
- * and bubblewrap, come with the ccrun verifier.) */
+ * against itself), with 1 and N threads; then ccrun programs per second (engine/bench_ccrun.c),
+ * sandboxed against bare fork/exec and against bubblewrap. */
 #include "engine/bench.h"
 #include "engine/util.h"
 #include "tasks/dataset.h"
@@ -17,7 +17,11 @@ static const char *USAGE =
     "\n"
     "Scores every gold answer of FILE (default: GSM8K test, from $RLVR_GSM8K or\n"
     "../shared/data/gsm8k) against itself with the arith verifier, repeatedly for about\n"
-    "2 seconds, at 1 and N threads (default all cores), and prints verdicts/s as JSON lines.\n";
+    "2 seconds, at 1 and N threads (default all cores), and prints verdicts/s as JSON lines.\n"
+    "Then compiles and runs a small C program (gcc, and tcc when installed; 1 and 2 workers)\n"
+    "through the ccrun verifier's sandbox, bare (fork/exec) and in bubblewrap (when\n"
+    "/usr/bin/bwrap works), each for about 2 seconds, interleaved, and prints programs/s\n"
+    "and the time ratios sandbox/bare and sandbox/bwrap.\n";
 
 static const char *default_data(void) {
     static char path[4200];
@@ -71,7 +75,7 @@ int bench_verify(int argc, char **argv) {
                "\"correct\":%ld,\"verdicts_per_s\":%.0f}\n", data, th, verdicts, correct, verdicts / dt);
         fflush(stdout);
     }
-    rc = 0;
+    rc = bench_ccrun(2.0);
 out:
     free(tasks);
     dataset_free_pairs(&ps);
