@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "tests/test_util.h"
 
 #define RNG_STATE 0xDEADBEEFCAFEF00DULL /* top bit set: must survive as 64 bits */
 #define EXTRA "{\"epoch\":3,\"tasks\":[\"gsm8k\",\"arith\"],\"best\":0.5}"
@@ -393,16 +394,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    DIR *d = opendir(g_dir);
-    if (!d) return -1;
-    char p[512];
-    for (struct dirent *e; (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    return rmdir(g_dir);
+    return test_dir_remove(g_dir);
 }
 
 int main(void) {

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "tests/test_util.h"
 
 static char g_dir[64]; /* the test's mkdtemp directory */
 
@@ -529,16 +530,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    DIR *d = opendir(g_dir);
-    if (!d) return -1;
-    char p[512];
-    for (struct dirent *e; (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    return rmdir(g_dir);
+    return test_dir_remove(g_dir);
 }
 
 int main(void) {

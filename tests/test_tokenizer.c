@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "tests/test_util.h"
 
 #define VOCAB 1024
 
@@ -796,16 +797,7 @@ static int teardown(void **state) {
     tokenizer_free(&g_tok);
     gsm_free(&g_train);
     gsm_free(&g_test);
-    DIR *d = opendir(g_dir);
-    if (!d) return -1;
-    char p[512];
-    for (struct dirent *e; (e = readdir(d));) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-        snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    return rmdir(g_dir);
+    return test_dir_remove(g_dir);
 }
 
 int main(void) {

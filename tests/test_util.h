@@ -2,9 +2,12 @@
 #ifndef RLVR_TEST_UTIL_H
 #define RLVR_TEST_UTIL_H
 #include "policy/rng.h"
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static inline void fill_uniform(float *x, size_t n, float lo, float hi, Rng *r) {
     for (size_t i = 0; i < n; i++) x[i] = lo + (hi - lo) * rng_uniform(r);
@@ -45,6 +48,20 @@ static inline double grad_check(const char *name, LossFn f, void *ctx, float *x,
     printf("  %-24s worst at %zu: fd %.6g analytic %.6g (score %.3f, pass <= 1)\n",
            name, worst_i, worst_fd, worst_g, worst);
     return worst;
+}
+
+/* Remove a test's flat temporary directory and the files in it. */
+static inline int test_dir_remove(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    char p[4200];
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    return rmdir(dir);
 }
 
 #endif

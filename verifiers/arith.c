@@ -114,13 +114,6 @@ static cJSON *detail_number(const mpq_t q) {
     return item;
 }
 
-/* Adds item to obj; -1 (and item freed) when either is missing. */
-static int detail_add(cJSON *obj, const char *key, cJSON *item) {
-    if (!obj || !item) { cJSON_Delete(item); return -1; }
-    cJSON_AddItemToObject(obj, key, item);
-    return 0;
-}
-
 /* ---------------------------------------------------------------- annotations */
 
 /* The claimed result: a signed number literal, optionally a fraction "3/4", nothing else. */
@@ -185,11 +178,11 @@ static void step_check(Step *st, const char *s, size_t len, StepReport *r) {
 /* The step's detail entry (NULL when out of memory). */
 static cJSON *step_detail(const Step *st) {
     cJSON *item = cJSON_CreateObject();
-    int bad = detail_add(item, "expression", detail_text(st->lhs, st->lhs_len));
-    bad |= detail_add(item, "claimed", st->rhs ? detail_text(st->rhs, st->rhs_len) : cJSON_CreateNull());
-    bad |= detail_add(item, "computed", st->have ? detail_number(st->computed) : cJSON_CreateNull());
-    bad |= detail_add(item, "ok", cJSON_CreateBool(st->ok));
-    if (st->why) bad |= detail_add(item, "error", cJSON_CreateString(st->why));
+    int bad = verdict_detail_add(item, "expression", detail_text(st->lhs, st->lhs_len));
+    bad |= verdict_detail_add(item, "claimed", st->rhs ? detail_text(st->rhs, st->rhs_len) : cJSON_CreateNull());
+    bad |= verdict_detail_add(item, "computed", st->have ? detail_number(st->computed) : cJSON_CreateNull());
+    bad |= verdict_detail_add(item, "ok", cJSON_CreateBool(st->ok));
+    if (st->why) bad |= verdict_detail_add(item, "error", cJSON_CreateString(st->why));
     if (bad) { cJSON_Delete(item); return NULL; }
     return item;
 }
@@ -236,10 +229,10 @@ static int steps_report(const char *s, size_t len, cJSON *detail) {
     StepReport r = { .list = cJSON_CreateArray(), .budget = ARITH_STEP_BUDGET };
     if (!r.list) return -1;
     if (steps_collect(s, len, &r) != 0) { cJSON_Delete(r.list); return -1; }
-    int bad = detail_add(detail, "steps", r.list);
-    bad |= detail_add(detail, "steps_ok", cJSON_CreateNumber((double)r.ok));
-    bad |= detail_add(detail, "steps_total", cJSON_CreateNumber((double)r.total));
-    bad |= detail_add(detail, "step_accuracy", r.total ? cJSON_CreateNumber((double)r.ok / (double)r.total)
+    int bad = verdict_detail_add(detail, "steps", r.list);
+    bad |= verdict_detail_add(detail, "steps_ok", cJSON_CreateNumber((double)r.ok));
+    bad |= verdict_detail_add(detail, "steps_total", cJSON_CreateNumber((double)r.total));
+    bad |= verdict_detail_add(detail, "step_accuracy", r.total ? cJSON_CreateNumber((double)r.ok / (double)r.total)
                                                       : cJSON_CreateNull());
     return bad ? -1 : 0;
 }
@@ -256,10 +249,10 @@ static int arith_judge(const char *completion, size_t len, const mpq_t expected,
     mpq_t answer;
     mpq_init(answer);
     int found = answer_value(completion, len, answer);
-    int bad = detail_add(out->detail, "answer", found == 0 ? detail_number(answer) : cJSON_CreateNull());
-    bad |= detail_add(out->detail, "expected", detail_number(expected));
+    int bad = verdict_detail_add(out->detail, "answer", found == 0 ? detail_number(answer) : cJSON_CreateNull());
+    bad |= verdict_detail_add(out->detail, "expected", detail_number(expected));
     if (found == -2)
-        bad |= detail_add(out->detail, "reason", cJSON_CreateString("answer has more than 10000 digits"));
+        bad |= verdict_detail_add(out->detail, "reason", cJSON_CreateString("answer has more than 10000 digits"));
     bad |= steps_report(completion, len, out->detail);
     if (found != 0) verdict_set(out, 0.0, VERDICT_NO_ANSWER);
     else if (mpq_equal(answer, expected)) verdict_set(out, 1.0, VERDICT_CORRECT);

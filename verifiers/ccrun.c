@@ -190,12 +190,6 @@ static cJSON *detail_text(const char *s, size_t n, size_t max) {
     return item;
 }
 
-static int detail_add(cJSON *obj, const char *key, cJSON *item) {
-    if (!obj || !item) { cJSON_Delete(item); return -1; }
-    cJSON_AddItemToObject(obj, key, item);
-    return 0;
-}
-
 /* A growing string buffer for the generated source. */
 typedef struct { char *s; size_t len, cap; int oom; } Buf;
 
@@ -566,8 +560,8 @@ static int compile(const CcrunState *st, const char *cc, int tcc, const char *di
         snprintf(reason, sizeof reason, "the compiler made a forbidden system call (%d)", res.violation_syscall);
         break;
     }
-    detail_add(out->detail, "reason", cJSON_CreateString(reason));
-    detail_add(out->detail, "stderr", detail_text(res.err ? res.err : "", res.err ? res.err_len : 0, CCRUN_DETAIL_STDERR));
+    verdict_detail_add(out->detail, "reason", cJSON_CreateString(reason));
+    verdict_detail_add(out->detail, "stderr", detail_text(res.err ? res.err : "", res.err ? res.err_len : 0, CCRUN_DETAIL_STDERR));
     if (res.outcome == SANDBOX_VIOLATION) {
         cJSON_AddStringToObject(out->detail, "stage", "compile");
         verdict_set(out, 0.0, VERDICT_SANDBOX_VIOLATION);
@@ -629,7 +623,7 @@ static void run_tests(const CcrunState *st, const Plan *p, const char *dir, Verd
         const char *status = res.outcome == SANDBOX_EXITED && res.exit_code == 0 ? VERDICT_WRONG
                                                                                   : outcome_status(res.outcome);
         if (!have_stderr) {
-            detail_add(out->detail, "stderr", detail_text(res.err ? res.err : "", res.err ? res.err_len : 0,
+            verdict_detail_add(out->detail, "stderr", detail_text(res.err ? res.err : "", res.err ? res.err_len : 0,
                                                           CCRUN_DETAIL_STDERR));
             have_stderr = 1;
         }
@@ -645,9 +639,9 @@ static void run_tests(const CcrunState *st, const Plan *p, const char *dir, Verd
             if (f) {
                 cJSON_AddNumberToObject(f, "test", i);
                 cJSON_AddStringToObject(f, "status", status);
-                if (p->function) detail_add(f, "call", detail_text(t->call, strlen(t->call), CCRUN_DETAIL_TEXT));
-                detail_add(f, "expected", detail_text(t->want, strlen(t->want), CCRUN_DETAIL_TEXT));
-                detail_add(f, "got", detail_text(got, got_len, CCRUN_DETAIL_TEXT));
+                if (p->function) verdict_detail_add(f, "call", detail_text(t->call, strlen(t->call), CCRUN_DETAIL_TEXT));
+                verdict_detail_add(f, "expected", detail_text(t->want, strlen(t->want), CCRUN_DETAIL_TEXT));
+                verdict_detail_add(f, "got", detail_text(got, got_len, CCRUN_DETAIL_TEXT));
                 if (res.outcome == SANDBOX_SIGNALED) cJSON_AddNumberToObject(f, "signal", res.signal);
                 if (res.outcome == SANDBOX_EXITED && res.exit_code) cJSON_AddNumberToObject(f, "exit_code", res.exit_code);
                 cJSON_AddItemToArray(failed, f);

@@ -152,3 +152,9 @@ void verifier_registry_free(void) {
     g_names = NULL;
     g_count = g_cap = 0;
 }
+
+int verdict_detail_add(cJSON *obj, const char *key, cJSON *item) {
+    if (!obj || !item) { cJSON_Delete(item); return -1; }
+    cJSON_AddItemToObject(obj, key, item);
+    return 0;
+}

@@ -47,6 +47,10 @@ char *verdict_to_json(const Verdict *v);
 /* The same as a new cJSON object (the caller owns it; NULL if out of memory). */
 cJSON *verdict_to_cjson(const Verdict *v);
 
+/* Add item to a detail object; -1 (and item freed) when either is NULL (out of memory),
+ * so detail building can chain without leaking. */
+int   verdict_detail_add(cJSON *obj, const char *key, cJSON *item);
+
 typedef struct Verifier Verifier;
 struct Verifier {
     const char *name;
