@@ -76,36 +76,6 @@ int arith_eval(const char *expr, size_t len, char *out, size_t outlen) {
 
 /* ---------------------------------------------------------------- detail helpers */
 
-/* Length of a valid UTF-8 sequence at s[i] (1-4), or 0 when the bytes are not one. */
-static size_t utf8_len(const unsigned char *s, size_t n, size_t i) {
-    unsigned char c = s[i];
-    size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (k == 0 || i + k > n) return 0;
-    for (size_t j = 1; j < k; j++)
-        if ((s[i + j] & 0xC0) != 0x80) return 0;
-    return k;
-}
-
-/* Completion text made safe for JSON: at most ARITH_DETAIL_TEXT bytes ("..." when cut),
- * control bytes as spaces, invalid UTF-8 as '?'. */
-static cJSON *detail_text(const char *s, size_t n) {
-    char buf[ARITH_DETAIL_TEXT + 4];
-    const unsigned char *u = (const unsigned char *)s;
-    size_t k = 0, i = 0;
-    while (i < n && k < ARITH_DETAIL_TEXT) {
-        size_t m = utf8_len(u, n, i);
-        if (m == 0) { buf[k++] = '?'; i++; continue; }
-        if (k + m > ARITH_DETAIL_TEXT) break;
-        if (m == 1 && u[i] < 0x20) buf[k++] = ' ';
-        else { memcpy(buf + k, s + i, m); k += m; }
-        i += m;
-    }
-    if (i < n) { memcpy(buf + k, "...", 3); k += 3; }
-    buf[k] = '\0';
-    return cJSON_CreateString(buf);
-}
-
 /* q as a JSON string, or JSON null when out of memory. */
 static cJSON *detail_number(const mpq_t q) {
     char *text = format_alloc(q);
@@ -178,8 +148,8 @@ static void step_check(Step *st, const char *s, size_t len, StepReport *r) {
 /* The step's detail entry (NULL when out of memory). */
 static cJSON *step_detail(const Step *st) {
     cJSON *item = cJSON_CreateObject();
-    int bad = verdict_detail_add(item, "expression", detail_text(st->lhs, st->lhs_len));
-    bad |= verdict_detail_add(item, "claimed", st->rhs ? detail_text(st->rhs, st->rhs_len) : cJSON_CreateNull());
+    int bad = verdict_detail_add(item, "expression", verdict_detail_text(st->lhs, st->lhs_len, ARITH_DETAIL_TEXT));
+    bad |= verdict_detail_add(item, "claimed", st->rhs ? verdict_detail_text(st->rhs, st->rhs_len, ARITH_DETAIL_TEXT) : cJSON_CreateNull());
     bad |= verdict_detail_add(item, "computed", st->have ? detail_number(st->computed) : cJSON_CreateNull());
     bad |= verdict_detail_add(item, "ok", cJSON_CreateBool(st->ok));
     if (st->why) bad |= verdict_detail_add(item, "error", cJSON_CreateString(st->why));

@@ -157,39 +157,6 @@ int ccrun_output_equal(const char *got, size_t got_len, const char *expected, si
     }
 }
 
-/* Length of a valid UTF-8 sequence at s[i] (1-4), or 0 when the bytes are not one. */
-static size_t utf8_len(const unsigned char *s, size_t n, size_t i) {
-    unsigned char c = s[i];
-    size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
-             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (k == 0 || i + k > n) return 0;
-    for (size_t j = 1; j < k; j++)
-        if ((s[i + j] & 0xC0) != 0x80) return 0;
-    return k;
-}
-
-/* At most max bytes of s as a JSON string ("..." appended when cut); invalid UTF-8 and
- * NUL bytes become '?'. Other control bytes stay (cJSON escapes them). */
-static cJSON *detail_text(const char *s, size_t n, size_t max) {
-    char *buf = malloc(max + 4);
-    if (!buf) return NULL;
-    const unsigned char *u = (const unsigned char *)s;
-    size_t k = 0, i = 0;
-    while (i < n && k < max) {
-        size_t m = utf8_len(u, n, i);
-        if (m == 0 || (m == 1 && u[i] == 0)) { buf[k++] = '?'; i++; continue; }
-        if (k + m > max) break;
-        memcpy(buf + k, s + i, m);
-        k += m;
-        i += m;
-    }
-    if (i < n) { memcpy(buf + k, "...", 3); k += 3; }
-    buf[k] = '\0';
-    cJSON *item = cJSON_CreateString(buf);
-    free(buf);
-    return item;
-}
-
 /* A growing string buffer for the generated source. */
 typedef struct { char *s; size_t len, cap; int oom; } Buf;
 
@@ -561,7 +528,7 @@ static int compile(const CcrunState *st, const char *cc, int tcc, const char *di
         break;
     }
     verdict_detail_add(out->detail, "reason", cJSON_CreateString(reason));
-    verdict_detail_add(out->detail, "stderr", detail_text(res.err ? res.err : "", res.err ? res.err_len : 0, CCRUN_DETAIL_STDERR));
+    verdict_detail_add(out->detail, "stderr", verdict_detail_text(res.err ? res.err : "", res.err ? res.err_len : 0, CCRUN_DETAIL_STDERR));
     if (res.outcome == SANDBOX_VIOLATION) {
         cJSON_AddStringToObject(out->detail, "stage", "compile");
         verdict_set(out, 0.0, VERDICT_SANDBOX_VIOLATION);
@@ -623,7 +590,7 @@ static void run_tests(const CcrunState *st, const Plan *p, const char *dir, Verd
         const char *status = res.outcome == SANDBOX_EXITED && res.exit_code == 0 ? VERDICT_WRONG
                                                                                   : outcome_status(res.outcome);
         if (!have_stderr) {
-            verdict_detail_add(out->detail, "stderr", detail_text(res.err ? res.err : "", res.err ? res.err_len : 0,
+            verdict_detail_add(out->detail, "stderr", verdict_detail_text(res.err ? res.err : "", res.err ? res.err_len : 0,
                                                           CCRUN_DETAIL_STDERR));
             have_stderr = 1;
         }
@@ -639,9 +606,9 @@ static void run_tests(const CcrunState *st, const Plan *p, const char *dir, Verd
             if (f) {
                 cJSON_AddNumberToObject(f, "test", i);
                 cJSON_AddStringToObject(f, "status", status);
-                if (p->function) verdict_detail_add(f, "call", detail_text(t->call, strlen(t->call), CCRUN_DETAIL_TEXT));
-                verdict_detail_add(f, "expected", detail_text(t->want, strlen(t->want), CCRUN_DETAIL_TEXT));
-                verdict_detail_add(f, "got", detail_text(got, got_len, CCRUN_DETAIL_TEXT));
+                if (p->function) verdict_detail_add(f, "call", verdict_detail_text(t->call, strlen(t->call), CCRUN_DETAIL_TEXT));
+                verdict_detail_add(f, "expected", verdict_detail_text(t->want, strlen(t->want), CCRUN_DETAIL_TEXT));
+                verdict_detail_add(f, "got", verdict_detail_text(got, got_len, CCRUN_DETAIL_TEXT));
                 if (res.outcome == SANDBOX_SIGNALED) cJSON_AddNumberToObject(f, "signal", res.signal);
                 if (res.outcome == SANDBOX_EXITED && res.exit_code) cJSON_AddNumberToObject(f, "exit_code", res.exit_code);
                 cJSON_AddItemToArray(failed, f);

@@ -158,3 +158,35 @@ int verdict_detail_add(cJSON *obj, const char *key, cJSON *item) {
     cJSON_AddItemToObject(obj, key, item);
     return 0;
 }
+
+/* Length of a valid UTF-8 sequence at s[i] (1-4), or 0 when the bytes are not one. */
+static size_t utf8_len(const unsigned char *s, size_t n, size_t i) {
+    unsigned char c = s[i];
+    size_t k = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (k == 0 || i + k > n) return 0;
+    for (size_t j = 1; j < k; j++)
+        if ((s[i + j] & 0xC0) != 0x80) return 0;
+    return k;
+}
+
+cJSON *verdict_detail_text(const char *s, size_t n, size_t max) {
+    char *buf = malloc(max + 4);
+    if (!buf) return NULL;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t k = 0, i = 0;
+    while (i < n && k < max) {
+        size_t m = utf8_len(u, n, i);
+        if (m == 0 || (m == 1 && u[i] == 0)) { buf[k++] = '?'; i++; continue; }
+        if (k + m > max) break;
+        memcpy(buf + k, s + i, m);
+        k += m;
+        i += m;
+    }
+    if (i < n) { memcpy(buf + k, "...", 3); k += 3; }
+    buf[k] = '\0';
+    cJSON *item = cJSON_CreateString(buf);
+    free(buf);
+    return item;
+}
+

@@ -51,6 +51,11 @@ cJSON *verdict_to_cjson(const Verdict *v);
  * so detail building can chain without leaking. */
 int   verdict_detail_add(cJSON *obj, const char *key, cJSON *item);
 
+/* At most max bytes of s (n bytes, any content) as a JSON string for a detail: "..."
+ * appended when cut, invalid UTF-8 and NUL bytes as '?' (cJSON escapes other control
+ * bytes). NULL only when out of memory. */
+cJSON *verdict_detail_text(const char *s, size_t n, size_t max);
+
 typedef struct Verifier Verifier;
 struct Verifier {
     const char *name;
