@@ -17,14 +17,15 @@ CFLAGS  += -std=gnu11 -Wall -Wextra $(OPT) $(NATIVE) $(SAN) -fopenmp -g \
            -I. -I$(BLASINC) -I/usr/include/cjson -I/usr/include/lua5.4
 # Link the OpenMP build of OpenBLAS explicitly (with an rpath), so BLAS and our own
 # loops share one threading runtime whatever the system's libblas alternative is.
-LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -lz -lm -fopenmp -lseccomp
+LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -llua5.4 -lz -lm -fopenmp -lseccomp
 
 # Every .c in a component folder is part of the program; engine/main.c holds main().
 POLICY_SRC := $(wildcard policy/*.c)
 TASKS_SRC  := $(wildcard tasks/*.c)
 VERIF_SRC  := $(wildcard verifiers/*.c)
+LUA_SRC    := $(wildcard lua/*.c)
 ENGINE_SRC := $(filter-out engine/main.c,$(wildcard engine/*.c))
-LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(POLICY_SRC) $(TASKS_SRC) $(VERIF_SRC) $(ENGINE_SRC))
+LIB_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(POLICY_SRC) $(TASKS_SRC) $(VERIF_SRC) $(LUA_SRC) $(ENGINE_SRC))
 
 # Every tests/test_*.c is a cmocka suite.
 TEST_BINS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*.c))
