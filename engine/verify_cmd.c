@@ -7,6 +7,7 @@
  * Memory stays bounded by the chunk and the output does not depend on --jobs. */
 #include "engine/commands.h"
 #include "engine/util.h"
+#include "lua/verifier_lua.h"
 #include "tasks/dataset.h"
 #include "tasks/task.h"
 #include "verifiers/verifier.h"
@@ -24,7 +25,7 @@
 #define MAX_STATUSES 64
 
 static const char *VERIFY_USAGE =
-    "usage: rlvr verify --verifier NAME [--jobs N] < tasks_with_completions.jsonl\n"
+    "usage: rlvr verify --verifier NAME|FILE.lua [--jobs N] < tasks_with_completions.jsonl\n"
     "\n"
     "Scores completions. Each input line is a JSON object: a task in dataset form\n"
     "(\"question\" or \"prompt\"; \"answer\" or \"reference\"; optional \"id\"; any other\n"
@@ -37,8 +38,9 @@ static const char *VERIFY_USAGE =
     "detail {\"line\":N,\"error\":\"..\"}, and the run goes on. A summary goes to stderr.\n"
     "\n"
     "options:\n"
-    "  --verifier NAME   a registered verifier (see the error for the list); FILE.lua\n"
-    "                    (Lua verifiers) is not available yet\n"
+    "  --verifier NAME   a registered verifier (see the error for the list), or\n"
+    "                    FILE.lua: a Lua verifier script (rlvr.verifier{...}), which\n"
+    "                    is registered under the name it declares\n"
     "  --jobs N          verify with N threads (default 1); the output is identical\n"
     "  -h, --help        this text\n"
     "\n"
@@ -182,14 +184,23 @@ int cmd_verify(int argc, char **argv) {
         return 2;
     }
     if (!name || !name[0]) { fprintf(stderr, "rlvr verify: --verifier NAME is required (see rlvr verify --help)\n"); return 2; }
-    if (ends_with(name, ".lua")) {
-        fprintf(stderr, "rlvr verify: %s: Lua verifiers are not available yet; use a registered verifier\n", name);
-        return 2;
-    }
-    char err[256];
+    char err[1024], lua_name[256];
     if (verifiers_register_builtins(err, sizeof err)) {
         fprintf(stderr, "rlvr verify: cannot register the built-in verifiers: %s\n", err);
         return 1;
+    }
+    if (ends_with(name, ".lua")) {
+        /* A Lua verifier registers under the name its script declares; a broken script
+         * is a usage error naming file:line. */
+        Verifier *lv = luaverifier_load(name, NULL, err, sizeof err);
+        if (!lv) { fprintf(stderr, "rlvr verify: %s\n", err); verifier_registry_free(); return 2; }
+        snprintf(lua_name, sizeof lua_name, "%s", lv->name); /* lv belongs to the registry next */
+        if (verifier_register(lv, err, sizeof err)) {
+            fprintf(stderr, "rlvr verify: %s: %s\n", name, err);
+            verifier_registry_free();
+            return 2;
+        }
+        name = lua_name;
     }
     const Verifier *ver = verifier_find(name);
     if (!ver) {

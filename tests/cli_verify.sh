@@ -67,9 +67,9 @@ check "an unknown verifier exits 2 naming it and the registered ones"
 run "$RLVR" verify --verifier no_such_verifier </dev/null
 expect_rc 2; expect_err "no_such_verifier"; expect_err "arith"; expect_one_err_line; expect_no_out
 
-check "a Lua verifier file exits 2: not available yet"
+check "a missing Lua verifier file exits 2 naming it (Lua verifiers: tests/cli_lua.sh)"
 run "$RLVR" verify --verifier lua/verifiers/mine.lua </dev/null
-expect_rc 2; expect_err "mine.lua"; expect_err "Lua verifiers are not available yet"; expect_one_err_line; expect_no_out
+expect_rc 2; expect_err "mine.lua"; expect_err "cannot open"; expect_one_err_line; expect_no_out
 
 check "no --verifier exits 2"
 run "$RLVR" verify </dev/null; expect_rc 2; expect_err "verifier"; expect_one_err_line; expect_no_out
