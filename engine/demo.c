@@ -32,43 +32,21 @@ static const char *DEMO_USAGE =
 
 typedef struct { unsigned char *bytes; size_t n; } Text;
 
-/* Concatenate "question\nanswer\n\n" for every line of a GSM8K JSONL file. */
+/* Concatenate "question\nanswer\n\n" for every pair of a GSM8K JSONL file. */
 static int load_gsm8k(const char *path, Text *out, char *err, size_t errlen) {
-    FILE *f = fopen(path, "r");
-    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
-    size_t cap = 1 << 20, n = 0, lineno = 0, linecap = 0;
-    unsigned char *buf = malloc(cap);
-    char *line = NULL;
-    ssize_t len;
-    int rc = 0;
-    while (buf && (len = getline(&line, &linecap, f)) > 0) {
-        lineno++;
-        cJSON *j = dataset_parse_line(line, (size_t)len);
-        const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "question");
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "answer");
-        if (!cJSON_IsString(q) || !cJSON_IsString(a)) {
-            snprintf(err, errlen, "%s:%zu: expected a JSON object with string fields \"question\" and \"answer\"", path, lineno);
-            cJSON_Delete(j);
-            rc = -1;
-            break;
-        }
-        size_t need = strlen(q->valuestring) + strlen(a->valuestring) + 3;
-        while (n + need > cap) {
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) { free(buf); buf = NULL; break; }
-            buf = nb;
-            cap *= 2;
-        }
-        if (buf) n += (size_t)sprintf((char *)buf + n, "%s\n%s\n\n", q->valuestring, a->valuestring);
-        cJSON_Delete(j);
-    }
-    free(line);
-    fclose(f);
-    if (!buf) { snprintf(err, errlen, "%s: out of memory", path); return -1; }
-    if (rc == 0 && n < DEMO_T + 1) { snprintf(err, errlen, "%s: too little text (%zu bytes)", path, n); rc = -1; }
-    if (rc) { free(buf); return -1; }
+    PairSet ps;
+    if (dataset_load_pairs(path, 0, &ps, err, errlen)) return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < ps.n; i++) n += strlen(ps.items[i].prompt) + strlen(ps.items[i].completion) + 3;
+    unsigned char *buf = malloc(n + 1);
+    if (!buf) { dataset_free_pairs(&ps); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    size_t k = 0;
+    for (size_t i = 0; i < ps.n; i++)
+        k += (size_t)sprintf((char *)buf + k, "%s\n%s\n\n", ps.items[i].prompt, ps.items[i].completion);
+    dataset_free_pairs(&ps);
+    if (k < DEMO_T + 1) { free(buf); snprintf(err, errlen, "%s: too little text (%zu bytes)", path, k); return -1; }
     out->bytes = buf;
-    out->n = n;
+    out->n = k;
     return 0;
 }
 

@@ -183,19 +183,19 @@ static float row_logsumexp(const float *x, int V) {
     return mx + logf(s);
 }
 
-/* d = scale * softmax(l) */
-static void row_softmax_scaled(float *d, const float *l, float scale, int V) {
-    float lse = row_logsumexp(l, V);
+/* d = scale * softmax(l), given l's log-sum-exp (a row function: see swiglu_row). */
+static void row_softmax_scaled(float *d, const float *l, float lse, float scale, int V) {
 #pragma omp simd
     for (int j = 0; j < V; j++) d[j] = scale * vexpf(l[j] - lse);
 }
 
-double logprob_loss_forward(float *logprobs, const float *logits, const int *targets,
+double logprob_loss_forward(float *logprobs, float *lse, const float *logits, const int *targets,
                             const float *w, float denom, int N, int V) {
 #pragma omp parallel for schedule(static) if ((size_t)N * V >= PAR_MIN)
     for (int i = 0; i < N; i++) {
         const float *li = logits + (size_t)i * V;
-        logprobs[i] = li[targets[i]] - row_logsumexp(li, V);
+        lse[i] = row_logsumexp(li, V);
+        logprobs[i] = li[targets[i]] - lse[i];
     }
     /* Serial sum in double: deterministic whatever the thread count. */
     double loss = 0.0;
@@ -203,7 +203,7 @@ double logprob_loss_forward(float *logprobs, const float *logits, const int *tar
     return loss / denom;
 }
 
-void logprob_loss_backward(float *dlogits, const float *logits, const int *targets,
+void logprob_loss_backward(float *dlogits, const float *logits, const float *lse, const int *targets,
                            const float *w, float denom, int N, int V) {
 #pragma omp parallel for schedule(static) if ((size_t)N * V >= PAR_MIN)
     for (int i = 0; i < N; i++) {
@@ -211,7 +211,7 @@ void logprob_loss_backward(float *dlogits, const float *logits, const int *targe
         float *di = dlogits + (size_t)i * V;
         float scale = (w ? w[i] : 1.0f) / denom;
         if (scale == 0.0f) { memset(di, 0, (size_t)V * sizeof(float)); continue; }
-        row_softmax_scaled(di, li, scale, V);
+        row_softmax_scaled(di, li, lse[i], scale, V);
         di[targets[i]] -= scale;
     }
 }

@@ -62,11 +62,13 @@ void gelu_backward(float *din, const float *dout, const float *in, int N, int F)
 void residual_forward(float *out, const float *a, const float *b, size_t n);
 
 /* logprobs (N) = log softmax(logits)[targets]; returns -sum w*logp / denom
- * (w NULL means all ones), summed in double. */
-double logprob_loss_forward(float *logprobs, const float *logits, const int *targets,
+ * (w NULL means all ones), summed in double. Keeps each row's log-sum-exp in lse (N)
+ * for the backward pass. */
+double logprob_loss_forward(float *logprobs, float *lse, const float *logits, const int *targets,
                             const float *w, float denom, int N, int V);
-/* Sets dlogits (N, V) = w/denom * (softmax(logits) - onehot(target)). */
-void logprob_loss_backward(float *dlogits, const float *logits, const int *targets,
+/* Sets dlogits (N, V) = w/denom * (softmax(logits) - onehot(target)), with the lse the
+ * forward pass kept. */
+void logprob_loss_backward(float *dlogits, const float *logits, const float *lse, const int *targets,
                            const float *w, float denom, int N, int V);
 
 #endif

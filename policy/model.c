@@ -204,10 +204,10 @@ static size_t acts_layout(const ModelConfig *c, int B, int T, Activations *a, fl
     size_t F = c->mlp_hidden, F2 = fc_rows(c), V = c->vocab;
     size_t sizes[] = { N * C, L * N * C, L * N, L * N * 3 * C, L * B * NH * T * T, L * N * C,
                        L * N * C, L * N * C, L * N, L * N * F2, L * N * F, L * N * C,
-                       N * C, N, N * V, N };
+                       N * C, N, N * V, N, N };
     float **views[] = { &a->encoded, &a->ln1, &a->ln1_rstd, &a->qkv, &a->att, &a->atty,
                         &a->res2, &a->ln2, &a->ln2_rstd, &a->fch, &a->fch_act, &a->res3,
-                        &a->lnf, &a->lnf_rstd, &a->logits, &a->logprobs };
+                        &a->lnf, &a->lnf_rstd, &a->logits, &a->logprobs, &a->lse };
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (blob) *views[i] = blob + total;
@@ -306,7 +306,7 @@ int model_forward(Model *m, const int *inputs, const int *targets, const float *
     const float *last = a->res3 + (size_t)(c->n_layer - 1) * N * C;
     rmsnorm_forward(a->lnf, a->lnf_rstd, last, p->rmsf_w, N, C);
     matmul_forward(a->logits, a->lnf, p->wte, N, C, V);
-    m->loss = targets ? logprob_loss_forward(a->logprobs, a->logits, targets, weights, denom, N, V) : 0.0;
+    m->loss = targets ? logprob_loss_forward(a->logprobs, a->lse, a->logits, targets, weights, denom, N, V) : 0.0;
     return 0;
 }
 
@@ -324,7 +324,7 @@ void model_backward(Model *m, const int *inputs, const float *weights, float den
     const Activations *a = &m->acts;
     GradScratch *s = &m->scratch;
 
-    logprob_loss_backward(s->dlogits, a->logits, m->targets, weights, denom, N, V);
+    logprob_loss_backward(s->dlogits, a->logits, a->lse, m->targets, weights, denom, N, V);
     matmul_backward(s->dln, g->wte, s->dlogits, a->lnf, p->wte, N, C, V, 0);
     memset(s->dres, 0, nc * sizeof(float));
     const float *last = a->res3 + (size_t)(c->n_layer - 1) * nc;

@@ -75,6 +75,7 @@ typedef struct {
     float *lnf_rstd;  /* (B, T) */
     float *logits;    /* (B, T, V) */
     float *logprobs;  /* (B, T) */
+    float *lse;       /* (B, T)        log-sum-exp of each logits row, for backward */
 } Activations;
 
 /* Backward scratch: one layer's worth, reused for every layer. */

@@ -135,6 +135,7 @@ static int completion_alloc(Completion *c, int cap) {
     return 0;
 }
 
+/* The longest stop string: how far back a new token can complete one. */
 static size_t max_stop_len(const SamplerConfig *cfg) {
     size_t m = 0;
     for (int i = 0; i < cfg->n_stop_strings; i++) {
@@ -147,7 +148,7 @@ static size_t max_stop_len(const SamplerConfig *cfg) {
 /* Append one token to a completion: record it, extend the text, and decide whether the
  * sequence ends here. Returns 0, or -1 when out of memory. */
 static int append_token(Completion *c, SeqState *st, const Tokenizer *tok, const SamplerConfig *cfg,
-                        int token, int is_tool, float lps, float lpp) {
+                        size_t msl, int token, int is_tool, float lps, float lpp) {
     c->tokens[c->n] = token;
     c->logp_sample[c->n] = is_tool ? 0.0f : lps;
     c->logp_policy[c->n] = is_tool ? 0.0f : lpp;
@@ -175,7 +176,7 @@ static int append_token(Completion *c, SeqState *st, const Tokenizer *tok, const
     c->text_len += blen;
     c->text[c->text_len] = 0;
     /* A stop string may end inside this token: search the window it could start in. */
-    size_t msl = max_stop_len(cfg), from = old + 1 > msl ? old + 1 - msl : 0;
+    size_t from = old + 1 > msl ? old + 1 - msl : 0;
     for (int i = 0; i < cfg->n_stop_strings; i++) {
         size_t sl = strlen(cfg->stop_strings[i]);
         const char *hit = sl ? memmem(c->text + from, c->text_len - from, cfg->stop_strings[i], sl) : NULL;
@@ -243,6 +244,7 @@ int sampler_generate(Sampler *s, const Tokenizer *tok, const SamplerConfig *cfg,
     }
     if (decoder_forward(&s->dec, rows_tok, rows_pos, rows_slot, R, want, s->logits, err, errlen)) goto fail;
     int nrows = B;
+    size_t msl = max_stop_len(cfg);
     for (;;) {
         /* Choose each row's next token: a queued tool token, else a sample. Rows own
          * their sequence's state and rng, so this runs in parallel. */
@@ -264,7 +266,7 @@ int sampler_generate(Sampler *s, const Tokenizer *tok, const SamplerConfig *cfg,
         /* Append in sequence order (callbacks are not assumed thread-safe). */
         for (int r = 0; r < nrows; r++) {
             int b = row_seq[r];
-            if (append_token(&out[b], &st[b], tok, cfg, picked[r], forced[r], lps[r], lpp[r])) goto oom;
+            if (append_token(&out[b], &st[b], tok, cfg, msl, picked[r], forced[r], lps[r], lpp[r])) goto oom;
             if (on_token) on_token(user, b, picked[r], forced[r]);
             if (st[b].active && tool && !forced[r] && st[b].q_len == 0) {
                 int room = cfg->max_new_tokens - out[b].n;

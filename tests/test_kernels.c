@@ -218,10 +218,10 @@ static void test_gelu_backward(void **state) { (void)state; check_activation(0);
 
 /* ---------------------------------------------------------------- weighted log-prob loss */
 
-typedef struct { int N, V; float *logits, *logp, *w; int *tg; float denom; } LossCtx;
+typedef struct { int N, V; float *logits, *logp, *lse, *w; int *tg; float denom; } LossCtx;
 static double lp_loss(void *p) {
     LossCtx *c = p;
-    return logprob_loss_forward(c->logp, c->logits, c->tg, c->w, c->denom, c->N, c->V);
+    return logprob_loss_forward(c->logp, c->lse, c->logits, c->tg, c->w, c->denom, c->N, c->V);
 }
 
 static void test_logprob_loss(void **state) {
@@ -229,7 +229,7 @@ static void test_logprob_loss(void **state) {
     Rng rng; rng_seed(&rng, 7);
     LossCtx c = { .N = 6, .V = 10 };
     size_t n = (size_t)c.N * c.V;
-    c.logits = alloc_floats(n); c.logp = alloc_floats(c.N); c.w = alloc_floats(c.N);
+    c.logits = alloc_floats(n); c.logp = alloc_floats(c.N); c.lse = alloc_floats(c.N); c.w = alloc_floats(c.N);
     c.tg = calloc(c.N, sizeof(int));
     fill_uniform(c.logits, n, -3, 3, &rng);
     float w[6] = { 1.0f, 0.0f, -0.7f, 2.5f, 0.0f, 0.3f }; /* advantages: signed, some zero */
@@ -248,11 +248,12 @@ static void test_logprob_loss(void **state) {
     }
     assert_float_equal(loss, expect / c.denom, 1e-5);
     float *dl = alloc_floats(n);
-    logprob_loss_backward(dl, c.logits, c.tg, c.w, c.denom, c.N, c.V);
+    lp_loss(&c); /* the lse of the unperturbed logits */
+    logprob_loss_backward(dl, c.logits, c.lse, c.tg, c.w, c.denom, c.N, c.V);
     assert_true(grad_check("loss dlogits", lp_loss, &c, c.logits, dl, n, (int)n, 1e-2f, 1e-3, 1e-2) <= 1.0);
     /* zero weight: no gradient at all */
     for (int j = 0; j < c.V; j++) assert_float_equal(dl[1 * c.V + j], 0.0, 0.0);
-    free(c.logits); free(c.logp); free(c.w); free(c.tg); free(dl);
+    free(c.logits); free(c.logp); free(c.lse); free(c.w); free(c.tg); free(dl);
 }
 
 /* ---------------------------------------------------------------- encoder */
