@@ -7,37 +7,12 @@
 # Prints each check; exits 1 at the first failure with what was expected and seen.
 
 RLVR=${1:-./rlvr}
-[ -x "$RLVR" ] || { echo "cli.sh: $RLVR is not an executable (build it first)" >&2; exit 1; }
-
-TMP=$(mktemp -d /tmp/rlvr-cli-XXXXXX) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-OUT=$TMP/out
-ERR=$TMP/err
-
-# The notice rlvr prints when it restarts; the checks below count it precisely.
-RESTART='restarting with OPENBLAS_CORETYPE='
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup cli
 # OpenBLAS's fallback kernels: none of them uses AVX2 (the list in policy/blas.c).
 GENERIC='Prescott Core2 Penryn Dunnington Nehalem Atom Katmai Coppermine Northwood Banias Generic unknown'
 
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$OUT" "$ERR"; do
-        [ -s "$f" ] && { echo "--- $(basename "$f"):" >&2; sed 's/^/    /' "$f" >&2; }
-    done
-    exit 1
-}
-check() { echo "check: $*"; }
 
-# run CMD...: runs it with stdout and stderr captured, exit code in $RC.
-run() { "$@" >"$OUT" 2>"$ERR"; RC=$?; }
-
-expect_rc() { [ "$RC" -eq "$1" ] || fail "exit code $RC, expected $1"; }
-expect_out() { grep -q -- "$1" "$OUT" || fail "stdout lacks '$1'"; }
-expect_err() { grep -q -- "$1" "$ERR" || fail "stderr lacks '$1'"; }
-# Lines of stderr other than the restart notice (which only appears on machines
-# where OpenBLAS picked a generic kernel by itself).
-err_lines() { grep -v -c -- "$RESTART" "$ERR"; }
 
 # json_str KEY: the string value of KEY in the JSON line on stdout.
 json_str() { sed -n 's/.*"'"$1"'":"\([^"]*\)".*/\1/p' "$OUT" | head -n 1; }
@@ -137,9 +112,7 @@ fi
 
 # One seed, one thread count: two separate runs write bit-identical checkpoints
 # (parameters, AdamW moments, RNG state). Needs the GSM8K data the demo trains on.
-DATA=${RLVR_GSM8K:-$(dirname "$RLVR")/../shared/data/gsm8k}
-[ -f "$DATA/train.jsonl" ] || DATA=$(cd "$(dirname "$0")/.." && pwd)/../shared/data/gsm8k
-if [ -f "$DATA/train.jsonl" ]; then
+if [ "$HAVE_GSM8K" -eq 1 ]; then
     check "two demo runs with one seed and 2 threads write identical checkpoints"
     for r in a b; do
         run env OMP_NUM_THREADS=2 "$RLVR" demo --data "$DATA" --steps 12 --seed 7 --out "$TMP/$r"

@@ -8,36 +8,11 @@
 # Prints each check; exits 1 at the first failure with what was expected and seen.
 
 RLVR=${1:-./rlvr}
-[ -x "$RLVR" ] || { echo "cli_ccrun.sh: $RLVR is not an executable (build it first)" >&2; exit 1; }
-
 LC_ALL=C
 export LC_ALL
-
-TMP=$(mktemp -d /tmp/rlvr-ccrun-XXXXXX) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-OUT=$TMP/out
-ERR=$TMP/err
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup ccrun
 IN=$TMP/in.jsonl
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$OUT" "$ERR"; do
-        [ -s "$f" ] && { echo "--- $(basename "$f") (first 40 lines, 400 bytes each):" >&2; head -n 40 "$f" | cut -c 1-400 | sed 's/^/    /' >&2; }
-    done
-    exit 1
-}
-check() { echo "check: $*"; }
-run_in() { f=$1; shift; "$@" <"$f" >"$OUT" 2>"$ERR"; RC=$?; }
-expect_rc() { [ "$RC" -eq "$1" ] || fail "exit code $RC, expected $1"; }
-expect_lines() {
-    n=$(wc -l <"$OUT")
-    [ "$n" -eq "$1" ] || fail "stdout has $n lines, expected $1"
-}
-# expect_line N PATTERN: line N of stdout matches the (basic) regular expression.
-expect_line() {
-    sed -n "$1p" "$OUT" | grep -q -- "$2" || fail "line $1 of stdout does not match '$2'"
-}
 
 cat >"$IN" <<'JSONL'
 {"id":"sum-ok","prompt":"Add two numbers.","tests":[{"stdin":"1 2\n","stdout":"3\n"},{"stdin":"40 2","stdout":"42"}],"completion":"Read both and add:\n```c\n#include <stdio.h>\nint main(void) { long a, b; scanf(\"%ld %ld\", &a, &b); printf(\"%ld\\n\", a + b); return 0; }\n```\n"}

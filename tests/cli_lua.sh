@@ -7,25 +7,10 @@
 # usage: tests/cli_lua.sh [path/to/rlvr]     (default ./rlvr; run from the repository root)
 
 RLVR=${1:-./rlvr}
-[ -x "$RLVR" ] || { echo "cli_lua.sh: $RLVR is not an executable (build it first)" >&2; exit 1; }
 LC_ALL=C
 export LC_ALL
-
-TMP=$(mktemp -d /tmp/rlvr-cli-lua-XXXXXX) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-OUT=$TMP/out
-ERR=$TMP/err
-RESTART='restarting with OPENBLAS_CORETYPE='
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$OUT" "$ERR"; do
-        [ -s "$f" ] && { echo "--- $(basename "$f"):" >&2; head -n 20 "$f" | cut -c 1-300 | sed 's/^/    /' >&2; }
-    done
-    exit 1
-}
-check() { echo "check: $*"; }
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup cli-lua
 
 cat >"$TMP/in.jsonl" <<'JSONL'
 {"id":"a","prompt":"Make 24 from 3 5 3","numbers":[3,5,3],"target":24,"completion":"Let me think.\n(3+5)*3 = 24"}

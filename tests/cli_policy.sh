@@ -8,51 +8,20 @@
 # without it. Runs in well under a minute on two cores: tiny runs, a 300-line prefix.
 
 RLVR=${1:-./rlvr}
-[ -x "$RLVR" ] || { echo "cli_policy.sh: $RLVR is not an executable (build it first)" >&2; exit 1; }
-
 # Byte semantics for sed and grep: sampled text need not be valid UTF-8.
 LC_ALL=C
 export LC_ALL
 # One thread count for every run: the determinism checks need it, and two is fast here.
 OMP_NUM_THREADS=2
 export OMP_NUM_THREADS
-
-TMP=$(mktemp -d /tmp/rlvr-policy-XXXXXX) || exit 1
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup policy
 BG=
-cleanup() {
-    [ -n "$BG" ] && kill -KILL "$BG" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-OUT=$TMP/out
-ERR=$TMP/err
+# A background sft run (the Ctrl-C check) must not outlive the script.
+CLEANUP='[ -n "$BG" ] && kill -KILL "$BG" 2>/dev/null'
 
-# The notice rlvr prints when it restarts itself for a better BLAS kernel (cli.sh);
-# it is not part of any command's output.
-RESTART='restarting with OPENBLAS_CORETYPE='
 
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$OUT" "$ERR"; do
-        [ -s "$f" ] && { echo "--- $(basename "$f") (first 40 lines):" >&2; head -n 40 "$f" | sed 's/^/    /' >&2; }
-    done
-    exit 1
-}
-check() { echo "check: $*"; }
-skip() { echo "skip: $*"; }
-
-# run CMD...: runs it with stdout and stderr captured, exit code in $RC.
-run() { "$@" >"$OUT" 2>"$ERR"; RC=$?; }
-
-expect_rc() { [ "$RC" -eq "$1" ] || fail "exit code $RC, expected $1"; }
-expect_out() { grep -q -- "$1" "$OUT" || fail "stdout lacks '$1'"; }
-expect_err() { grep -q -- "$1" "$ERR" || fail "stderr lacks '$1'"; }
 expect_err_not() { grep -q -- "$1" "$ERR" && fail "stderr has '$1', which it should not"; }
-err_lines() { grep -v -c -- "$RESTART" "$ERR"; }
-expect_one_err_line() {
-    [ "$(err_lines)" -eq 1 ] || fail "expected a one-line error on stderr, got $(err_lines) lines"
-}
 expect_file() { [ -s "$1" ] || fail "$1 was not written (or is empty)"; }
 
 # json_num KEY FILE [LINE]: the numeric value of KEY in line LINE (default 1) of FILE.
@@ -71,12 +40,8 @@ ckpt_header() {
 # hdr_int KEY FILE: an integer field of a checkpoint's header.
 hdr_int() { ckpt_header "$2" | sed -n 's/.*"'"$1"'":\([0-9][0-9]*\).*/\1/p' | head -n 1; }
 
-# GSM8K, found as tests/cli.sh finds it.
-DATA=${RLVR_GSM8K:-$(dirname "$RLVR")/../shared/data/gsm8k}
-[ -f "$DATA/train.jsonl" ] || DATA=$(cd "$(dirname "$0")/.." && pwd)/../shared/data/gsm8k
-HAVE_GSM8K=0
-if [ -f "$DATA/train.jsonl" ]; then
-    HAVE_GSM8K=1
+# A 300-line prefix of GSM8K (found by cli_setup) for the training checks.
+if [ "$HAVE_GSM8K" -eq 1 ]; then
     GSM=$TMP/gsm300.jsonl
     head -n 300 "$DATA/train.jsonl" >"$GSM"
     [ "$(wc -l <"$GSM")" -eq 300 ] || fail "$DATA/train.jsonl has fewer than 300 lines"

@@ -5,55 +5,18 @@
 #
 # usage: tests/cli_verify.sh [path/to/rlvr]     (default ./rlvr)
 # Prints each check; exits 1 at the first failure with what was expected and seen.
-# The GSM8K check reads $RLVR_GSM8K (else ../shared/data/gsm8k, else
-# /work/shared/data/gsm8k) and is skipped without it.
+# The GSM8K check reads $RLVR_GSM8K (else ../shared/data/gsm8k; see cli_lib.sh) and is
+# skipped without it.
 
 RLVR=${1:-./rlvr}
-[ -x "$RLVR" ] || { echo "cli_verify.sh: $RLVR is not an executable (build it first)" >&2; exit 1; }
-
 LC_ALL=C
 export LC_ALL
+. "$(dirname "$0")/cli_lib.sh"
+cli_setup verify
 
-TMP=$(mktemp -d /tmp/rlvr-verify-XXXXXX) || exit 1
-trap 'rm -rf "$TMP"' EXIT
-trap 'exit 1' INT TERM
-OUT=$TMP/out
-ERR=$TMP/err
-
-RESTART='restarting with OPENBLAS_CORETYPE='
-
-fail() {
-    echo "FAIL: $*" >&2
-    for f in "$OUT" "$ERR"; do
-        [ -s "$f" ] && { echo "--- $(basename "$f") (first 40 lines, 300 bytes each):" >&2; head -n 40 "$f" | cut -c 1-300 | sed 's/^/    /' >&2; }
-    done
-    exit 1
-}
-check() { echo "check: $*"; }
-skip() { echo "skip: $*"; }
-
-# run CMD...: runs it with stdout and stderr captured, exit code in $RC.
-run() { "$@" >"$OUT" 2>"$ERR"; RC=$?; }
 # run_in FILE CMD...: the same with FILE on stdin.
-run_in() { f=$1; shift; "$@" <"$f" >"$OUT" 2>"$ERR"; RC=$?; }
 
-expect_rc() { [ "$RC" -eq "$1" ] || fail "exit code $RC, expected $1"; }
-expect_out() { grep -q -- "$1" "$OUT" || fail "stdout lacks '$1'"; }
-expect_err() { grep -q -- "$1" "$ERR" || fail "stderr lacks '$1'"; }
-err_lines() { grep -v -c -- "$RESTART" "$ERR"; }
-expect_one_err_line() {
-    [ "$(err_lines)" -eq 1 ] || fail "expected a one-line error on stderr, got $(err_lines) lines"
-}
 expect_no_out() { [ -s "$OUT" ] && fail "a usage error printed to stdout"; return 0; }
-# expect_lines N: stdout has exactly N lines.
-expect_lines() {
-    n=$(wc -l <"$OUT")
-    [ "$n" -eq "$1" ] || fail "stdout has $n lines, expected $1"
-}
-# expect_line N PATTERN: line N of stdout matches the (basic) regular expression.
-expect_line() {
-    sed -n "$1p" "$OUT" | grep -q -- "$2" || fail "line $1 of stdout does not match '$2'"
-}
 
 # ---------------------------------------------------------------- help and usage errors
 
@@ -157,9 +120,8 @@ fi
 
 # ---------------------------------------------------------------- GSM8K: --jobs 2 == --jobs 1
 
-GSM=${RLVR_GSM8K:-}
-[ -n "$GSM" ] || for d in ../shared/data/gsm8k /work/shared/data/gsm8k; do [ -f "$d/test.jsonl" ] && { GSM=$d; break; }; done
-if [ -n "$GSM" ] && [ -f "$GSM/test.jsonl" ]; then
+GSM=$DATA
+if [ "$HAVE_GSM8K" -eq 1 ]; then
     # 2,000 lines: the test set (1,319) and its first 681 lines again, each line's own
     # answer as the completion (the gold is always right) and a numeric id.
     BIG=$TMP/gsm.jsonl
