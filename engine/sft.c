@@ -243,14 +243,14 @@ int cmd_sft(int argc, char **argv) {
     AdamW opt;
     memset(&opt, 0, sizeof opt);
     Example *ex = NULL;
-    size_t n_ex = 0, too_long = 0, *order = NULL;
+    size_t n_ex = 0, too_long = 0, *order = NULL, *bidx = NULL;
     Batch b = {0};
     FILE *metrics = NULL;
     int rc = 1, have_model = 0;
 
     if (ensure_dir(o.out, err, sizeof err)) { fprintf(stderr, "rlvr sft: %s\n", err); return 1; }
     if (dataset_load_pairs(o.data, o.skip_bad, &ps, err, sizeof err)) { fprintf(stderr, "rlvr sft: %s\n", err); return 1; }
-    if (setup_policy(&o, &ps, &m, &tok, err, sizeof err)) goto fail_data;
+    if (setup_policy(&o, &ps, &m, &tok, err, sizeof err)) goto fail;
     have_model = 1;
     if (o.init && m.cfg.max_seq < o.context) o.context = m.cfg.max_seq;
     snprintf(path, sizeof path, "%s/tokenizer.json", o.out);
@@ -261,6 +261,7 @@ int cmd_sft(int argc, char **argv) {
     size_t n_held = o.heldout >= 0 ? (size_t)o.heldout : (n_ex / 20 < 200 ? n_ex / 20 : 200);
     if (n_held >= n_ex) n_held = n_ex - 1;
     order = malloc(n_ex * sizeof(size_t));
+    if (!order) { snprintf(err, sizeof err, "out of memory"); goto fail; }
     int maxT = 1;
     for (size_t i = 0; i < n_ex; i++) { order[i] = i; if (ex[i].n - 1 > maxT) maxT = ex[i].n - 1; }
     Rng rng;
@@ -270,18 +271,19 @@ int cmd_sft(int argc, char **argv) {
     b.in = malloc((size_t)o.batch * maxT * sizeof(int));
     b.tg = malloc((size_t)o.batch * maxT * sizeof(int));
     b.w = malloc((size_t)o.batch * maxT * sizeof(float));
+    bidx = malloc((size_t)o.batch * sizeof(size_t));
     AdamWConfig ac = adamw_default_config();
     ac.lr = o.lr;
     ac.warmup_steps = o.warmup;
     ac.total_steps = o.steps;
-    if (!order || !b.in || !b.tg || !b.w) { snprintf(err, sizeof err, "out of memory"); goto fail; }
+    if (!b.in || !b.tg || !b.w || !bidx) { snprintf(err, sizeof err, "out of memory"); goto fail; }
     if (adamw_create(&opt, &ac, m.num_params, err, sizeof err)) goto fail;
     snprintf(path, sizeof path, "%s/metrics.jsonl", o.out);
     if (!(metrics = fopen(path, "w"))) { snprintf(err, sizeof err, "%s: cannot create: %s", path, strerror(errno)); goto fail; }
 
-    fprintf(stderr, "sft: %zu examples from %s (%zu held out%s), %s policy of %zu parameters, vocab %d, "
+    fprintf(stderr, "sft: %zu examples from %s (%zu held out), %s policy of %zu parameters, vocab %d, "
                     "context %d, %ld steps of %ld\n",
-            n_ex, o.data, n_held, "", o.init ? o.init : o.preset, m.num_params, m.cfg.vocab, m.cfg.max_seq,
+            n_ex, o.data, n_held, o.init ? o.init : o.preset, m.num_params, m.cfg.vocab, m.cfg.max_seq,
             o.steps, o.batch);
     if (ps.skipped || too_long)
         fprintf(stderr, "sft: skipped %zu malformed lines and %zu over-long examples\n", ps.skipped, too_long);
@@ -292,8 +294,6 @@ int cmd_sft(int argc, char **argv) {
     size_t cursor = n_train; /* forces a shuffle before the first batch */
     double loss_ema = NAN, t0 = util_now();
     long tokens = 0;
-    size_t *bidx = malloc((size_t)o.batch * sizeof(size_t));
-    if (!bidx) { snprintf(err, sizeof err, "out of memory"); goto fail; }
     for (long step = 1; step <= o.steps; step++) {
         for (int r = 0; r < o.batch; r++) {
             if (cursor == n_train) { shuffle(train, n_train, &rng); cursor = 0; }
@@ -301,12 +301,12 @@ int cmd_sft(int argc, char **argv) {
         }
         make_batch(&b, ex, bidx, (int)o.batch);
         if (b.denom == 0.0f) continue; /* only empty completions: nothing to learn */
-        if (model_forward(&m, b.in, b.tg, b.w, b.denom, b.B, b.T, err, sizeof err)) { free(bidx); goto fail; }
+        if (model_forward(&m, b.in, b.tg, b.w, b.denom, b.B, b.T, err, sizeof err)) goto fail;
         model_zero_grad(&m);
         model_backward(&m, b.in, b.w, b.denom);
         double gnorm;
         float lr;
-        if (adamw_update(&opt, &m, &gnorm, &lr, err, sizeof err)) { free(bidx); goto fail; }
+        if (adamw_update(&opt, &m, &gnorm, &lr, err, sizeof err)) goto fail;
         tokens += b.tokens;
         loss_ema = isnan(loss_ema) ? m.loss : 0.95 * loss_ema + 0.05 * m.loss;
         double tps = tokens / (util_now() - t0);
@@ -323,17 +323,15 @@ int cmd_sft(int argc, char **argv) {
             fflush(metrics);
             progress_note(&pg, "step %ld  loss %.4f  held-out loss %.4f  lr %.2e  %.0f tok/s", step, loss_ema,
                           held_loss, lr, tps);
-            if (save(o.out, "latest.ckpt", &m, &opt, &tok, step, &rng, &o, err, sizeof err)) { free(bidx); goto fail; }
+            if (save(o.out, "latest.ckpt", &m, &opt, &tok, step, &rng, &o, err, sizeof err)) goto fail;
         }
         if (stop) {
             progress_done(&pg);
             fprintf(stderr, "sft: interrupted at step %ld; saved %s/latest.ckpt\n", step, o.out);
             rc = 130;
-            free(bidx);
             goto done;
         }
     }
-    free(bidx);
     progress_done(&pg);
     if (save(o.out, "final.ckpt", &m, &opt, &tok, o.steps, &rng, &o, err, sizeof err)) goto fail;
     fprintf(stderr, "sft: done; %s/final.ckpt\n", o.out);
@@ -347,11 +345,9 @@ done:
     for (size_t i = 0; i < n_ex; i++) free(ex[i].tok);
     free(ex);
     free(order);
-    free(b.in); free(b.tg); free(b.w);
+    free(b.in); free(b.tg); free(b.w); free(bidx);
     adamw_free(&opt);
     if (have_model) { model_free(&m); tokenizer_free(&tok); }
-fail_data:
-    if (rc == 1 && !have_model) fprintf(stderr, "rlvr sft: %s\n", err);
     dataset_free_pairs(&ps);
     return rc;
 }
