@@ -56,6 +56,7 @@ test: deps
 	@echo "== tests/cli_verify.sh"; tests/cli_verify.sh $(RLVR)
 	@echo "== tests/cli_ccrun.sh"; tests/cli_ccrun.sh $(RLVR)
 	@echo "== tests/cli_lua.sh"; tests/cli_lua.sh $(RLVR)
+	@echo "== tests/cli_curriculum.sh"; tests/cli_curriculum.sh $(RLVR)
 	@if [ -z "$(SAN)" ]; then echo "== tests/attacks.sh"; tests/attacks.sh $(RLVR); \
 	 else echo "== tests/attacks.sh skipped: a sanitizer build cannot run under its address-space limit"; fi
 	@echo "ALL TESTS PASSED"

@@ -5,6 +5,7 @@
 #define RLVR_COMMANDS_H
 
 int cmd_bench(int argc, char **argv);
+int cmd_curriculum(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_sample(int argc, char **argv);

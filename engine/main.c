@@ -17,6 +17,7 @@ static const char *USAGE =
     "\n"
     "commands:\n"
     "  bench train     training-step speed per preset vs PyTorch, as JSON lines\n"
+    "  curriculum check validate a Lua curriculum and show sample tasks per stage\n"
     "  demo            the demonstration run behind `make demo`\n"
     "  export          a checkpoint as llama2.c's model file (--llama2c CKPT OUT.bin)\n"
     "  info            build, BLAS kernel and thread settings, as JSON\n"
@@ -73,6 +74,7 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "sample") == 0) rc = cmd_sample(argc - 2, argv + 2);
     else if (strcmp(cmd, "sft") == 0) rc = cmd_sft(argc - 2, argv + 2);
     else if (strcmp(cmd, "tokenizer") == 0) rc = cmd_tokenizer(argc - 2, argv + 2);
+    else if (strcmp(cmd, "curriculum") == 0) rc = cmd_curriculum(argc - 2, argv + 2);
     else if (strcmp(cmd, "verify") == 0) rc = cmd_verify(argc - 2, argv + 2);
     else {
         fprintf(stderr, "rlvr: unknown command '%s' (try rlvr help)\n", cmd);

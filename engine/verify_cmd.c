@@ -38,9 +38,9 @@ static const char *VERIFY_USAGE =
     "detail {\"line\":N,\"error\":\"..\"}, and the run goes on. A summary goes to stderr.\n"
     "\n"
     "options:\n"
-    "  --verifier NAME   a registered verifier (see the error for the list), or\n"
-    "                    FILE.lua: a Lua verifier script (rlvr.verifier{...}), which\n"
-    "                    is registered under the name it declares\n"
+    "  --verifier NAME   a built-in verifier (arith, ccrun), the name of a script in\n"
+    "                    lua/verifiers/ (e.g. countdown), or FILE.lua: a Lua verifier\n"
+    "                    script (rlvr.verifier{...}), registered under the name it declares\n"
     "  --jobs N          verify with N threads (default 1); the output is identical\n"
     "  -h, --help        this text\n"
     "\n"
@@ -56,11 +56,6 @@ typedef struct {
     double reward;
     char status[32];
 } Slot;
-
-static int ends_with(const char *s, const char *suf) {
-    size_t n = strlen(s), m = strlen(suf);
-    return n >= m && strcmp(s + n - m, suf) == 0;
-}
 
 static int is_blank(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)
@@ -184,28 +179,12 @@ int cmd_verify(int argc, char **argv) {
         return 2;
     }
     if (!name || !name[0]) { fprintf(stderr, "rlvr verify: --verifier NAME is required (see rlvr verify --help)\n"); return 2; }
-    char err[1024], lua_name[256];
-    if (verifiers_register_builtins(err, sizeof err)) {
-        fprintf(stderr, "rlvr verify: cannot register the built-in verifiers: %s\n", err);
-        return 1;
-    }
-    if (ends_with(name, ".lua")) {
-        /* A Lua verifier registers under the name its script declares; a broken script
-         * is a usage error naming file:line. */
-        Verifier *lv = luaverifier_load(name, NULL, err, sizeof err);
-        if (!lv) { fprintf(stderr, "rlvr verify: %s\n", err); verifier_registry_free(); return 2; }
-        snprintf(lua_name, sizeof lua_name, "%s", lv->name); /* lv belongs to the registry next */
-        if (verifier_register(lv, err, sizeof err)) {
-            fprintf(stderr, "rlvr verify: %s: %s\n", name, err);
-            verifier_registry_free();
-            return 2;
-        }
-        name = lua_name;
-    }
-    const Verifier *ver = verifier_find(name);
+    char err[1024];
+    /* A built-in, a Lua script by path, or lua/verifiers/NAME.lua; a broken script is a
+     * usage error naming file:line. */
+    const Verifier *ver = luaverifier_resolve(name, NULL, err, sizeof err);
     if (!ver) {
-        fprintf(stderr, "rlvr verify: unknown verifier '%s' (registered: %s)\n", name,
-                verifier_names()[0] ? verifier_names() : "none");
+        fprintf(stderr, "rlvr verify: %s\n", err);
         verifier_registry_free();
         return 2;
     }

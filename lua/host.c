@@ -93,6 +93,7 @@ static int l_randomseed(lua_State *L) {
 }
 
 void luahost_seed(LuaHost *h, uint64_t seed) { h->rng = seed; }
+uint64_t luahost_rng(const LuaHost *h) { return h->rng; }
 
 /* ---------------------------------------------------------------- base replacements */
 
@@ -384,7 +385,7 @@ void luahost_limits_resolve(LuaHostLimits *lim) {
     if (!lim->instr_budget) lim->instr_budget = DEFAULT_BUDGET;
 }
 
-static void default_root(char *out, size_t n) {
+void luahost_default_root(char *out, size_t n) {
     char exe[3800];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
     out[0] = 0;
@@ -436,7 +437,7 @@ int luahost_new(LuaHost **out, const LuaHostLimits *lim_in, char *err, size_t er
     h->budget = h->left = lim.instr_budget;
     h->rng = lim.seed;
     if (lim.root) snprintf(h->root, sizeof h->root, "%s", lim.root);
-    else default_root(h->root, sizeof h->root);
+    else luahost_default_root(h->root, sizeof h->root);
     h->L = lua_newstate(host_alloc, h);
     if (!h->L) { free(h); snprintf(err, errlen, "cannot create a Lua state (out of memory)"); return -1; }
     lua_pushcfunction(h->L, set_up);
@@ -453,6 +454,7 @@ void luahost_free(LuaHost *h) {
 }
 
 lua_State *luahost_state(LuaHost *h) { return h->L; }
+const char *luahost_root(const LuaHost *h) { return h->root; }
 size_t luahost_memory(const LuaHost *h) { return h->used; }
 
 static int msgh(lua_State *L) {

@@ -40,8 +40,14 @@ lua_State *luahost_state(LuaHost *h);
 int  luahost_pcall(LuaHost *h, int nargs, int nresults, char *err, size_t errlen);
 /* Load a text chunk from a file (chunkname "@path"); pushes the function. */
 int  luahost_loadfile(LuaHost *h, const char *path, char *err, size_t errlen);
-/* Reseed the generator behind rlvr.random and math.random. */
+/* Reseed the generator behind rlvr.random and math.random, and read its state back
+ * (seeding with a state read continues the stream exactly). */
 void luahost_seed(LuaHost *h, uint64_t seed);
+uint64_t luahost_rng(const LuaHost *h);
+/* <directory of the running binary>/lua: the root when LuaHostLimits.root is NULL. */
+void luahost_default_root(char *out, size_t n);
+/* The folder require() reads. */
+const char *luahost_root(const LuaHost *h);
 /* Bytes in use by the state. */
 size_t luahost_memory(const LuaHost *h);
 

@@ -1,5 +1,8 @@
 #include "lua/verifier_lua.h"
 #include <lauxlib.h>
+#include <ctype.h>
+#include <limits.h>
+#include <unistd.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -232,4 +235,55 @@ Verifier *luaverifier_load(const char *path, const LuaHostLimits *lim, char *err
     if (!st->name) { snprintf(err, errlen, "out of memory"); lua_free(v); return NULL; }
     v->name = st->name;
     return v;
+}
+
+static int ends_with_lua(const char *s) {
+    size_t n = strlen(s);
+    return n > 4 && strcmp(s + n - 4, ".lua") == 0;
+}
+
+/* A bare name must not climb out of lua/verifiers/. */
+static int plain_name(const char *s) {
+    if (!*s) return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-') return 0;
+    return 1;
+}
+
+const Verifier *luaverifier_resolve(const char *name, const LuaHostLimits *lim, char *err, size_t errlen) {
+    if (verifiers_register_builtins(err, errlen)) return NULL;
+    const Verifier *v = verifier_find(name);
+    if (v) return v;
+    char path[4300];
+    if (ends_with_lua(name)) {
+        snprintf(path, sizeof path, "%s", name);
+    } else {
+        LuaHostLimits l = lim ? *lim : (LuaHostLimits){ 0 };
+        char root[4096];
+        if (!l.root) { luahost_default_root(root, sizeof root); l.root = root; }
+        snprintf(path, sizeof path, "%s/verifiers/%s.lua", l.root, name);
+        if (!plain_name(name) || access(path, R_OK) != 0) {
+            snprintf(err, errlen, "unknown verifier '%s' (built-in: %s; or a Lua file, or lua/verifiers/NAME.lua)",
+                     name, verifier_names());
+            return NULL;
+        }
+    }
+    Verifier *lv = luaverifier_load(path, lim, err, errlen);
+    if (!lv) return NULL;
+    const char *declared = lv->name;
+    /* The same script named twice (by name and by path) is one verifier; another script,
+     * or a built-in, under that name is a clash. */
+    const Verifier *existing = verifier_find(declared);
+    if (existing) {
+        char a[PATH_MAX], b[PATH_MAX];
+        const LuaVerifierState *es = existing->score == lua_score ? existing->state : NULL;
+        int same = es && realpath(es->path, a) && realpath(path, b) && strcmp(a, b) == 0;
+        if (!same) snprintf(err, errlen, "%s declares the name '%s', which another verifier already has", path, declared);
+        lua_free(lv);
+        return same ? existing : NULL;
+    }
+    char keep[256];
+    snprintf(keep, sizeof keep, "%s", declared);
+    if (verifier_register(lv, err, errlen)) return NULL;
+    return verifier_find(keep);
 }

@@ -28,4 +28,11 @@
  * or what is wrong with the returned value). lim may be NULL (defaults). */
 Verifier *luaverifier_load(const char *path, const LuaHostLimits *lim, char *err, size_t errlen);
 
+/* The verifier `name` refers to: a registered one (the built-ins are registered first), a
+ * path ending in .lua, or <root>/verifiers/NAME.lua (root from lim, default the lua/
+ * folder beside the binary). A Lua script is loaded and registered under the name it
+ * declares; a script whose declared name is already registered resolves to that one.
+ * Start-up only (registration is single-threaded). NULL with err. */
+const Verifier *luaverifier_resolve(const char *name, const LuaHostLimits *lim, char *err, size_t errlen);
+
 #endif

@@ -62,6 +62,6 @@ printf 'return rlvr.verifier{ name = "arith", score = function() return 1 end }\
 "$RLVR" verify --verifier "$TMP/dup.lua" </dev/null >"$OUT" 2>"$ERR"
 RC=$?
 [ "$RC" -eq 2 ] || fail "exit code $RC, expected 2"
-grep -q 'already registered' "$ERR" || fail "stderr does not say the name is taken"
+grep -q 'another verifier already has' "$ERR" || fail "stderr does not say the name is taken"
 
 echo "cli_lua.sh: all checks passed"

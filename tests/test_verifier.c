@@ -320,10 +320,10 @@ static void test_builtins(void **state) {
     /* Idempotent: a second call neither fails nor registers twice. */
     assert_int_equal(verifiers_register_builtins(err, sizeof err), 0);
     assert_ptr_equal(verifier_find("arith"), a);
-    assert_string_equal(verifier_names(), "arith, ccrun");
+    assert_string_equal(verifier_names(), "arith, arith_steps, ccrun");
     /* And others can join. */
     assert_int_equal(verifier_register(echo_create("echo"), err, sizeof err), 0);
-    assert_string_equal(verifier_names(), "arith, ccrun, echo");
+    assert_string_equal(verifier_names(), "arith, arith_steps, ccrun, echo");
     /* A GSM8K gold answer scores itself as correct with reward 1. */
     Task t = { .id = "", .prompt = "q", .reference = "3 + 4 = <<3+4=7>>7\n#### 7", .verifier = "" };
     Verdict v;

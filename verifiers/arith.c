@@ -255,3 +255,30 @@ Verifier *verifier_arith_create(void) {
     v->free = arith_free;
     return v;
 }
+
+/* ---------------------------------------------------------------- arith_steps */
+
+/* The process reward: the fraction of the completion's calculator annotations that are
+ * right (0 with none), whatever its final answer. Weighted beside "arith" it rewards a
+ * policy for setting up correct calculations before it gets whole problems right. */
+static void arith_steps_score(const Verifier *self, const Task *task, const char *completion, size_t len,
+                              Verdict *out) {
+    (void)self; (void)task;
+    if (!out->detail || steps_report(completion ? completion : "", completion ? len : 0, out->detail)) {
+        verdict_fail(out, "out of memory");
+        return;
+    }
+    double ok = cJSON_GetObjectItem(out->detail, "steps_ok")->valuedouble;
+    double total = cJSON_GetObjectItem(out->detail, "steps_total")->valuedouble;
+    if (total == 0) verdict_set(out, 0.0, VERDICT_NO_ANSWER);
+    else verdict_set(out, ok / total, ok == total ? VERDICT_CORRECT : VERDICT_WRONG);
+}
+
+Verifier *verifier_arith_steps_create(void) {
+    Verifier *v = calloc(1, sizeof *v);
+    if (!v) return NULL;
+    v->name = "arith_steps";
+    v->score = arith_steps_score;
+    v->free = arith_free;
+    return v;
+}

@@ -15,6 +15,10 @@
 
 /* A new "arith" verifier (malloc'd; register it or free it with its free hook). */
 Verifier *verifier_arith_create(void);
+/* A new "arith_steps" verifier: reward = the fraction of the completion's <<LHS=RHS>>
+ * annotations that are right (0 when there are none), a process reward to weight beside
+ * "arith"; status correct (all right), wrong, or no_answer (no annotations). */
+Verifier *verifier_arith_steps_create(void);
 
 /* Evaluate an arithmetic expression exactly. Writes the value to out as an integer
  * ("24"), a terminating decimal ("0.2") or a fraction ("3/4"). Returns -1 (out = "")

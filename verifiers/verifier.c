@@ -140,6 +140,7 @@ const char *verifier_names(void) { return g_names ? g_names : ""; }
 
 int verifiers_register_builtins(char *err, size_t errlen) {
     if (!verifier_find("arith") && verifier_register(verifier_arith_create(), err, errlen)) return -1;
+    if (!verifier_find("arith_steps") && verifier_register(verifier_arith_steps_create(), err, errlen)) return -1;
     if (!verifier_find("ccrun") && verifier_register(verifier_ccrun_create(), err, errlen)) return -1;
     return 0;
 }
