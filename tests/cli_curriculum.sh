@@ -22,6 +22,16 @@ for cur in lua/curricula/gsm_synth.lua lua/curricula/c_code.lua; do
     grep -q 'not 1' "$OUT" && fail "a sampled reference does not score 1"
 done
 
+if [ -f ../shared/data/gsm8k/train.jsonl ]; then
+    check "curriculum check lua/curricula/example.lua (the README's example)"
+    run "$RLVR" curriculum check lua/curricula/example.lua --samples 2
+    expect_rc 0
+    expect_out '^ok$'
+    expect_out 'format_arith 1.000 correct'
+else
+    skip "lua/curricula/example.lua reads ../shared/data/gsm8k/train.jsonl, which is not here"
+fi
+
 check "curriculum check: the sample tasks depend on --seed"
 "$RLVR" curriculum check lua/curricula/gsm_synth.lua --seed 1 >"$TMP/s1" 2>/dev/null
 "$RLVR" curriculum check lua/curricula/gsm_synth.lua --seed 1 >"$TMP/s1b" 2>/dev/null
