@@ -11,6 +11,7 @@ int cmd_export(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const char *USAGE =
     "  info            build, BLAS kernel and thread settings, as JSON\n"
     "  sample          generate completions from a checkpoint, streamed to the terminal\n"
     "  sft             supervised warm start on prompt/completion pairs (JSONL)\n"
+    "  train           run a curriculum (SFT and RL stages) in a tracked run directory\n"
     "  tokenizer train learn the byte-level BPE vocabulary from text or JSONL files\n"
     "  verify          score completions (JSONL on stdin) with a verifier, one verdict per line\n"
     "  help            this text\n"
@@ -74,6 +75,7 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "sample") == 0) rc = cmd_sample(argc - 2, argv + 2);
     else if (strcmp(cmd, "sft") == 0) rc = cmd_sft(argc - 2, argv + 2);
     else if (strcmp(cmd, "tokenizer") == 0) rc = cmd_tokenizer(argc - 2, argv + 2);
+    else if (strcmp(cmd, "train") == 0) rc = cmd_train(argc - 2, argv + 2);
     else if (strcmp(cmd, "curriculum") == 0) rc = cmd_curriculum(argc - 2, argv + 2);
     else if (strcmp(cmd, "verify") == 0) rc = cmd_verify(argc - 2, argv + 2);
     else {

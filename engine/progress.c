@@ -6,12 +6,12 @@
 
 void progress_start(Progress *p, const char *label, long total) {
     p->label = label;
-    p->total = total > 0 ? total : 1;
+    p->total = total > 0 ? total : 0;   /* 0: unbounded (no ETA; plain lines every 20) */
     p->t0 = util_now();
     p->last_draw = 0.0;
     p->tty = isatty(2);
     p->drawn = 0;
-    p->next_plain = p->total / 20 > 0 ? p->total / 20 : 1;
+    p->next_plain = p->total / 20 > 0 ? p->total / 20 : p->total ? 1 : 20;
 }
 
 static void format_secs(char *buf, size_t n, double s) {
@@ -31,14 +31,19 @@ void progress_update(Progress *p, long done, const char *fmt, ...) {
     vsnprintf(fields, sizeof fields, fmt, ap);
     va_end(ap);
     format_secs(elapsed, sizeof elapsed, el);
-    format_secs(eta, sizeof eta, done > 0 ? el / done * (p->total - done) : -1);
+    format_secs(eta, sizeof eta, done > 0 && p->total ? el / done * (p->total - done) : -1);
+    char count[64];
+    if (p->total) snprintf(count, sizeof count, "%ld/%ld", done, p->total);
+    else snprintf(count, sizeof count, "%ld", done);
+    const char *eta_label = p->total ? ", ETA " : "";
+    if (!p->total) eta[0] = 0;
     if (p->tty) {
-        fprintf(stderr, "\r\033[K%s %ld/%ld  %s  %s elapsed, ETA %s", p->label, done, p->total, fields, elapsed, eta);
+        fprintf(stderr, "\r\033[K%s %s  %s  %s elapsed%s%s", p->label, count, fields, elapsed, eta_label, eta);
         p->drawn = 1;
         p->last_draw = now;
     } else {
-        fprintf(stderr, "%s %ld/%ld  %s  %s elapsed, ETA %s\n", p->label, done, p->total, fields, elapsed, eta);
-        while (p->next_plain <= done) p->next_plain += p->total / 20 > 0 ? p->total / 20 : 1;
+        fprintf(stderr, "%s %s  %s  %s elapsed%s%s\n", p->label, count, fields, elapsed, eta_label, eta);
+        while (p->next_plain <= done) p->next_plain += p->total / 20 > 0 ? p->total / 20 : p->total ? 1 : 20;
     }
     fflush(stderr);
 }

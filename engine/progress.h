@@ -3,7 +3,8 @@
  * On a terminal (stderr is a TTY) one line is redrawn in place at most ten times a
  * second: label, step/total, the caller's fields, elapsed time and ETA. Otherwise (logs,
  * CI) a plain line is printed every 5% of the work, so logs stay short and readable.
- * Notes (evaluations, checkpoints) always get a line of their own. */
+ * Notes (evaluations, checkpoints) always get a line of their own. A total of 0 means
+ * unbounded work (a stage that ends by promotion): a count, no ETA, plain lines every 20. */
 #ifndef RLVR_PROGRESS_H
 #define RLVR_PROGRESS_H
 

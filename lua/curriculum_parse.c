@@ -36,7 +36,7 @@ static const KeyRule SETTING_KEYS[] = {
 
 /* Only in `defaults`: settings of the whole run. */
 static const KeyRule RUN_KEYS[] = {
-    { "preset", K_STR, "tiny small base" }, { "vocab", K_POSINT, NULL },
+    { "preset", K_STR, "tiny small base" }, { "vocab", K_POSINT, NULL }, { "context", K_POSINT, NULL },
     { "eval_every", K_INT, NULL },        { "checkpoint_every", K_INT, NULL },
     { "eval_max_new_tokens", K_POSINT, NULL }, { "seed", K_INT, NULL },
     { NULL, 0, NULL } };
@@ -448,7 +448,7 @@ void curparse_read(lua_State *L, int idx, Curriculum *keep, Parse *p) {
             const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
             const KeyRule *r = find_rule(SETTING_KEYS, k);
             if (!r) r = find_rule(RUN_KEYS, k);
-            if (!r) luaL_error(L, "defaults: unknown setting '%s' (run settings: preset vocab eval_every checkpoint_every "
+            if (!r) luaL_error(L, "defaults: unknown setting '%s' (run settings: preset vocab context eval_every checkpoint_every "
                                   "eval_max_new_tokens seed; and any stage setting)", k);
             add_setting(L, r, "defaults", p->defaults);
             lua_pop(L, 1);

@@ -1,0 +1,419 @@
+/* train_step: one SFT step, one RL step, the reference snapshot and evaluation. */
+#include "engine/evaluate.h"
+#include "engine/trainer.h"
+#include "engine/util.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- shared pieces */
+
+static int grow(Trainer *t, size_t n, char *err, size_t errlen) {
+    if (n <= t->cap) return 0;
+    size_t cap = n + n / 2;
+    int *in = realloc(t->in, cap * sizeof *in), *tg = in ? realloc(t->tg, cap * sizeof *tg) : NULL;
+    if (in) t->in = in;
+    if (tg) t->tg = tg;
+    float *w = tg ? realloc(t->w, cap * sizeof *w) : NULL;
+    if (w) t->w = w;
+    float *mask = w ? realloc(t->mask, cap * sizeof *mask) : NULL;
+    if (mask) t->mask = mask;
+    float *old = mask ? realloc(t->lp_old, cap * sizeof *old) : NULL;
+    if (old) t->lp_old = old;
+    float *ref = old ? realloc(t->lp_ref, cap * sizeof *ref) : NULL;
+    if (ref) t->lp_ref = ref;
+    if (!ref) { snprintf(err, errlen, "out of memory for a batch of %zu tokens", n); return -1; }
+    t->cap = cap;
+    return 0;
+}
+
+/* The stage's learning rate after its warm-up, constant after; the optimiser's own
+ * schedule is off (a stage that ends by promotion has no known length). */
+static void set_optimizer(Trainer *t, const StageSettings *s) {
+    long k = curriculum_stage_step(t->cur) + 1;
+    double warm = s->warmup > 0 && k < s->warmup ? (double)k / s->warmup : 1.0;
+    t->opt.cfg.lr = (float)(s->lr * warm);
+    t->opt.cfg.warmup_steps = 0;
+    t->opt.cfg.total_steps = 0;
+    t->opt.cfg.grad_clip = (float)s->grad_clip;
+    t->opt.cfg.weight_decay = (float)s->weight_decay;
+}
+
+/* One optimiser update from the gradients in t->m; STEP_SKIPPED_NONFINITE when the
+ * gradient norm is not finite (parameters and moments untouched). */
+static int update(Trainer *t, double *gnorm, float *lr) {
+    char err[256];
+    if (adamw_update(&t->opt, &t->m, gnorm, lr, err, sizeof err)) return STEP_SKIPPED_NONFINITE;
+    return 0;
+}
+
+static void add_num(cJSON *o, const char *k, double v) {
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+/* ---------------------------------------------------------------- SFT */
+
+int trainer_sft_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen) {
+    const StageSettings *s = &t->set[si];
+    const Stage *st = curriculum_stage(t->cur, si);
+    int B = (int)s->batch_size, T = t->m.cfg.max_seq;
+    Task *tasks = calloc((size_t)B, sizeof *tasks);
+    int **seq = calloc((size_t)B, sizeof *seq), *len = calloc((size_t)B, sizeof *len), *np = calloc((size_t)B, sizeof *np);
+    int rc = -1, drawn = 0;
+    if (!tasks || !seq || !len || !np) { snprintf(err, errlen, "out of memory"); goto done; }
+    int maxT = 1;
+    for (int b = 0; b < B; b++, drawn++) {
+        if (curriculum_draw(t->cur, &tasks[b], err, errlen)) goto done;
+        const Task *k = &tasks[b];
+        if (!k->reference[0]) {
+            snprintf(err, errlen, "stage %s: task %s has no reference to learn (an sft stage needs worked solutions)", st->name, k->id);
+            drawn++;
+            goto done;
+        }
+        size_t lp = strlen(k->prompt), lr = strlen(k->reference);
+        if (!(seq[b] = malloc((lp + lr + 2) * sizeof(int)))) { snprintf(err, errlen, "out of memory"); drawn++; goto done; }
+        np[b] = (int)tokenizer_encode(&t->tok, (const unsigned char *)k->prompt, lp, seq[b]);
+        seq[b][np[b]++] = TOKENIZER_SEP;
+        int nr = (int)tokenizer_encode(&t->tok, (const unsigned char *)k->reference, lr, seq[b] + np[b]);
+        len[b] = np[b] + nr + 1;
+        seq[b][len[b] - 1] = TOKENIZER_EOT;
+        if (len[b] - 1 > T) {
+            snprintf(err, errlen, "stage %s: task %s is %d tokens, longer than the context of %d (raise `context`)", st->name,
+                     k->id, len[b], T);
+            drawn++;
+            goto done;
+        }
+        if (len[b] - 1 > maxT) maxT = len[b] - 1;
+    }
+    if (grow(t, (size_t)B * maxT, err, errlen)) goto done;
+    float denom = 0;
+    long tokens = 0;
+    for (int b = 0; b < B; b++)
+        for (int p = 0; p < maxT; p++) {
+            size_t k = (size_t)b * maxT + p;
+            int real = p < len[b] - 1;
+            t->in[k] = real ? seq[b][p] : TOKENIZER_PAD;
+            t->tg[k] = real ? seq[b][p + 1] : TOKENIZER_PAD;
+            t->w[k] = real && p + 1 >= np[b] ? 1.0f : 0.0f;
+            denom += t->w[k];
+            tokens += real;
+        }
+    set_optimizer(t, s);
+    double t0 = util_now(), gnorm = NAN;
+    float lr = t->opt.cfg.lr;
+    if (model_forward(&t->m, t->in, t->tg, t->w, denom, B, maxT, err, errlen)) goto done;
+    double loss = t->m.loss;
+    rc = 0;
+    if (!isfinite(loss)) rc = STEP_SKIPPED_NONFINITE;
+    else {
+        model_zero_grad(&t->m);
+        model_backward(&t->m, t->in, t->w, denom);
+        rc = update(t, &gnorm, &lr);
+    }
+    double dt = util_now() - t0;
+    add_num(metrics, "loss", loss);
+    add_num(metrics, "grad_norm", gnorm);
+    add_num(metrics, "learning_rate", lr);
+    add_num(metrics, "tokens_per_s_train", tokens / (dt > 0 ? dt : 1e-9));
+    add_num(metrics, "time_update_s", dt);
+done:
+    for (int b = 0; b < drawn && b < B; b++) task_free(&tasks[b]);
+    for (int b = 0; b < B && seq; b++) free(seq[b]);
+    free(tasks); free(seq); free(len); free(np);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- RL: sampling */
+
+typedef struct {
+    Task *tasks;       /* (n_tasks) */
+    const Task **ptr;
+    Rollout r;
+    int n_tasks, have_rollout;
+} Round;
+
+static void round_free(Round *rd) {
+    for (int i = 0; i < rd->n_tasks; i++) task_free(&rd->tasks[i]);
+    free(rd->tasks);
+    free(rd->ptr);
+    if (rd->have_rollout) rollout_free(&rd->r);
+    memset(rd, 0, sizeof *rd);
+}
+
+/* Draw n prompts, sample G completions each, score them. */
+static int sample_round(Trainer *t, int si, int n, uint64_t stream, Round *rd, double *t_sample, double *t_verify,
+                        char *err, size_t errlen) {
+    const StageSettings *s = &t->set[si];
+    memset(rd, 0, sizeof *rd);
+    rd->tasks = calloc((size_t)n, sizeof *rd->tasks);
+    rd->ptr = calloc((size_t)n, sizeof *rd->ptr);
+    if (!rd->tasks || !rd->ptr) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (int i = 0; i < n; i++) {
+        if (curriculum_draw(t->cur, &rd->tasks[i], err, errlen)) return -1;
+        rd->n_tasks++;
+        rd->ptr[i] = &rd->tasks[i];
+    }
+    SamplerConfig sc = { .temperature = (float)s->temperature, .top_k = 0, .top_p = (float)s->top_p,
+                         .max_new_tokens = (int)s->max_new_tokens, .stop_token = TOKENIZER_EOT,
+                         .seed = (uint64_t)t->run.seed };
+    double t0 = util_now();
+    if (rollout_generate(&rd->r, &t->smp, &t->tok, &sc, rd->ptr, n, (int)s->group_size,
+                         s->calculator && !t->calculator_off, stream, err, errlen))
+        return -1;
+    rd->have_rollout = 1;
+    double t1 = util_now();
+    if (rollout_verify(&rd->r, rd->ptr, t->ver[si], t->n_ver[si], NULL, t->threads, err, errlen)) return -1;
+    *t_sample += t1 - t0;
+    *t_verify += util_now() - t1;
+    if (s->truncated == TRUNC_PENALIZE)
+        for (int i = 0; i < rd->r.n; i++)
+            if (rd->r.comp[i].finish == FINISH_LENGTH || rd->r.comp[i].finish == FINISH_CONTEXT) rd->r.reward[i] = 0.0;
+    return 0;
+}
+
+static void write_sample(Trainer *t, int si, const Round *rd, int i) {
+    if (!t->samples) return;
+    const Rollout *r = &rd->r;
+    cJSON *o = cJSON_CreateObject();
+    char *prompt = util_utf8_clean(rd->tasks[i / r->group].prompt, strlen(rd->tasks[i / r->group].prompt));
+    char *text = util_utf8_clean(r->comp[i].text, r->comp[i].text_len);
+    if (o && prompt && text) {
+        cJSON_AddNumberToObject(o, "step", (double)t->step + 1);
+        cJSON_AddStringToObject(o, "stage", curriculum_stage(t->cur, si)->name);
+        cJSON_AddStringToObject(o, "task", rd->tasks[i / r->group].id);
+        cJSON_AddStringToObject(o, "prompt", prompt);
+        cJSON_AddStringToObject(o, "completion", text);
+        cJSON_AddNumberToObject(o, "reward", r->reward[i]);
+        cJSON_AddStringToObject(o, "status", r->status[i]);
+        cJSON_AddStringToObject(o, "finish", sampler_finish_name(r->comp[i].finish));
+        if (r->detail[i]) cJSON_AddItemToObject(o, "detail", cJSON_Duplicate(r->detail[i], 1));
+        char *line = cJSON_PrintUnformatted(o);
+        if (line) fprintf(t->samples, "%s\n", line);
+        free(line);
+    }
+    free(prompt);
+    free(text);
+    cJSON_Delete(o);
+}
+
+/* ---------------------------------------------------------------- RL: the update */
+
+typedef struct { const Rollout *r; int seq; double adv; } Row;
+
+/* Lay the rows out as (rows, T) inputs/targets with the loss mask and old log-probs. */
+static int build_rows(Trainer *t, const StageSettings *s, const Row *rows, int n, int *T_out, int *lens,
+                      char *err, size_t errlen) {
+    int T = 1;
+    for (int i = 0; i < n; i++) {
+        const Rollout *r = rows[i].r;
+        int L = r->prompt_len[rows[i].seq] + r->comp[rows[i].seq].n;
+        if (L - 1 > T) T = L - 1;
+    }
+    if (grow(t, (size_t)n * T, err, errlen)) return -1;
+    for (int i = 0; i < n; i++) {
+        const Rollout *r = rows[i].r;
+        const Completion *c = &r->comp[rows[i].seq];
+        const int *p = r->prompt[rows[i].seq];
+        int lp = r->prompt_len[rows[i].seq], L = lp + c->n;
+        int masked = s->truncated == TRUNC_MASK && (c->finish == FINISH_LENGTH || c->finish == FINISH_CONTEXT);
+        lens[i] = 0;
+        for (int x = 0; x < T; x++) {
+            size_t k = (size_t)i * T + x;
+            int real = x < L - 1;
+            int cur = x < lp ? p[x] : c->tokens[x - lp];
+            int next = x + 1 < lp ? p[x + 1] : (x + 1 - lp < c->n ? c->tokens[x + 1 - lp] : TOKENIZER_PAD);
+            t->in[k] = real ? cur : TOKENIZER_PAD;
+            t->tg[k] = real ? next : TOKENIZER_PAD;
+            int j = x + 1 - lp;   /* the completion token this position predicts */
+            int on = real && j >= 0 && !c->is_tool[j] && !masked;
+            t->mask[k] = on ? 1.0f : 0.0f;
+            t->lp_old[k] = on ? c->logp_policy[j] : 0.0f;
+            lens[i] += on;
+        }
+    }
+    *T_out = T;
+    return 0;
+}
+
+/* Mean entropy of the policy's distribution over the masked positions of the last forward. */
+static double masked_entropy(const Model *m, const float *mask, int B, int T, long *count) {
+    int V = m->cfg.vocab;
+    double sum = 0;
+    long n = 0;
+    for (size_t k = 0; k < (size_t)B * T; k++) {
+        if (mask[k] == 0.0f) continue;
+        const float *l = m->acts.logits + k * V;
+        double lse = m->acts.lse[k], e = 0;
+        for (int v = 0; v < V; v++) {
+            double p = exp((double)l[v] - lse);
+            e -= p * ((double)l[v] - lse);
+        }
+        sum += e;
+        n++;
+    }
+    *count += n;
+    return sum;
+}
+
+int trainer_snapshot_reference(Trainer *t, char *err, size_t errlen) {
+    if (!t->have_ref) {
+        if (model_create(&t->ref, &t->m.cfg, err, errlen)) return -1;
+        t->have_ref = 1;
+    }
+    memcpy(t->ref.params_memory, t->m.params_memory, t->m.num_params * sizeof(float));
+    return 0;
+}
+
+int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen) {
+    const StageSettings *s = &t->set[si];
+    int P = (int)s->prompts, G = (int)s->group_size;
+    int max_rounds = 1 + (s->dynamic_sampling ? (int)s->refill_budget : 0);
+    Round *rounds = calloc((size_t)max_rounds, sizeof *rounds);
+    Row *rows = calloc((size_t)P * G, sizeof *rows);
+    int *lens = calloc((size_t)P * G, sizeof *lens);
+    double *adv = malloc((size_t)G * sizeof *adv);
+    int n_rounds = 0, kept = 0, rc = -1;
+    double t_sample = 0, t_verify = 0, t_update = 0;
+    if (!rounds || !rows || !lens || !adv) { snprintf(err, errlen, "out of memory"); goto done; }
+
+    /* Sampling: one round, then refills of the groups that carried no signal. */
+    long n_seq = 0, n_trunc = 0, gen_tokens = 0, len_max = 0, groups = 0, zero_right = 0, zero_wrong = 0;
+    double rsum = 0, rsq = 0, pass = 0, vsum[ROLLOUT_MAX_VERIFIERS] = { 0 };
+    while (kept < P && n_rounds < max_rounds) {
+        Round *rd = &rounds[n_rounds];
+        uint64_t stream = ((uint64_t)t->step << 4) | (uint64_t)n_rounds;
+        if (sample_round(t, si, P - kept, stream, rd, &t_sample, &t_verify, err, errlen)) { n_rounds++; goto done; }
+        n_rounds++;
+        const Rollout *r = &rd->r;
+        curriculum_record(t->cur, r->reward, r->n);
+        for (int i = 0; i < r->n; i++) {
+            rsum += r->reward[i];
+            rsq += r->reward[i] * r->reward[i];
+            pass += r->reward[i] == 1.0;
+            for (int k = 0; k < r->n_verifiers; k++) vsum[k] += r->vreward[(size_t)i * r->n_verifiers + k];
+            n_trunc += r->comp[i].finish == FINISH_LENGTH || r->comp[i].finish == FINISH_CONTEXT;
+            gen_tokens += r->comp[i].n;
+            if (r->comp[i].n > len_max) len_max = r->comp[i].n;
+        }
+        n_seq += r->n;
+        for (int g = 0; g < r->n_tasks; g++) {
+            const double *rw = r->reward + (size_t)g * G;
+            int same = 1;
+            for (int i = 1; i < G; i++) same &= rw[i] == rw[0];
+            groups++;
+            zero_right += same && rw[0] == 1.0;
+            zero_wrong += same && rw[0] != 1.0;
+            if (same && s->dynamic_sampling) continue;
+            if (kept >= P) continue;
+            rl_advantages(s->advantage, rw, 1, G, adv);
+            for (int i = 0; i < G; i++) rows[kept * G + i] = (Row){ r, g * G + i, adv[i] };
+            kept++;
+        }
+        if (n_rounds == 1) for (int g = 0; g < 2 && g < r->n_tasks; g++) write_sample(t, si, rd, g * G);
+    }
+    double mean = rsum / n_seq;
+    add_num(metrics, "reward", mean);
+    add_num(metrics, "reward_std", sqrt(fmax(0.0, rsq / n_seq - mean * mean)));
+    const Rollout *r0 = &rounds[0].r;
+    for (int k = 0; k < r0->n_verifiers; k++) {
+        char key[200];
+        snprintf(key, sizeof key, "rewards/%s", r0->vname[k]);
+        add_num(metrics, key, vsum[k] / n_seq);
+    }
+    add_num(metrics, "pass_rate", pass / n_seq);
+    add_num(metrics, "frac_zero_std", (double)(zero_right + zero_wrong) / groups);
+    add_num(metrics, "frac_all_correct", (double)zero_right / groups);
+    add_num(metrics, "frac_all_wrong", (double)zero_wrong / groups);
+    add_num(metrics, "completion_length", (double)gen_tokens / n_seq);
+    add_num(metrics, "completion_length_max", (double)len_max);
+    add_num(metrics, "truncated_frac", (double)n_trunc / n_seq);
+    add_num(metrics, "groups_kept", kept);
+    add_num(metrics, "sample_rounds", n_rounds);
+    add_num(metrics, "tokens_per_s_sample", gen_tokens / (t_sample > 0 ? t_sample : 1e-9));
+
+    /* The update: epochs x minibatches over the kept rows. */
+    set_optimizer(t, s);
+    float lr = t->opt.cfg.lr;
+    double gnorm = NAN, ent_sum = 0;
+    long ent_n = 0, train_tokens = 0;
+    PolicyLossStats ls = { 0 };
+    int n_rows = kept * G, T = 1, skipped = 0, updates = 0, passes = 0;
+    rc = 0;
+    if (n_rows > 0) {
+        if (build_rows(t, s, rows, n_rows, &T, lens, err, errlen)) { rc = -1; goto done; }
+        double *row_adv = malloc((size_t)n_rows * sizeof *row_adv);
+        if (!row_adv) { snprintf(err, errlen, "out of memory"); rc = -1; goto done; }
+        for (int i = 0; i < n_rows; i++) row_adv[i] = rows[i].adv;
+        int use_ref = s->kl_beta > 0 && t->have_ref;
+        int mbs = (int)s->minibatches < n_rows ? (int)s->minibatches : n_rows;
+        PolicyLossConfig pc = { s->clip_low, s->clip_high, s->kl_beta, s->loss_agg, (int)s->max_new_tokens };
+        double t0 = util_now();
+        for (int mb = 0; mb < mbs && use_ref; mb++) {   /* the reference once, before any update */
+            int lo = n_rows * mb / mbs, hi = n_rows * (mb + 1) / mbs;
+            if (model_forward(&t->ref, t->in + (size_t)lo * T, t->tg + (size_t)lo * T, NULL, 1.0f, hi - lo, T, err, errlen)) {
+                free(row_adv); rc = -1; goto done;
+            }
+            memcpy(t->lp_ref + (size_t)lo * T, t->ref.acts.logprobs, (size_t)(hi - lo) * T * sizeof(float));
+        }
+        for (int ep = 0; ep < s->epochs; ep++)
+            for (int mb = 0; mb < mbs; mb++) {
+                int lo = n_rows * mb / mbs, hi = n_rows * (mb + 1) / mbs, B = hi - lo;
+                size_t off = (size_t)lo * T;
+                if (model_forward(&t->m, t->in + off, t->tg + off, NULL, 1.0f, B, T, err, errlen)) {
+                    free(row_adv); rc = -1; goto done;
+                }
+                if (ep == 0) ent_sum += masked_entropy(&t->m, t->mask + off, B, T, &ent_n);
+                PolicyLossStats before = ls;
+                float D = rl_policy_weights(&pc, t->m.acts.logprobs, t->lp_old + off, use_ref ? t->lp_ref + off : NULL,
+                                            t->mask + off, row_adv + lo, lens + lo, B, T, t->w + off, &ls);
+                train_tokens += (long)B * T;
+                passes++;
+                if (!isfinite(ls.objective - before.objective)) { skipped = 1; ls = before; passes--; continue; }
+                model_zero_grad(&t->m);
+                model_backward(&t->m, t->in + off, t->w + off, D);
+                if (update(t, &gnorm, &lr) == STEP_SKIPPED_NONFINITE) skipped = 1;
+                else updates++;
+            }
+        t_update = util_now() - t0;
+        free(row_adv);
+        if (skipped) rc = STEP_SKIPPED_NONFINITE;
+    }
+    add_num(metrics, "loss", passes ? -ls.objective / passes : NAN);   /* mean over minibatch passes */
+    add_num(metrics, "clip_frac_low", ls.tokens ? (double)ls.clipped_low / ls.tokens : 0.0);
+    add_num(metrics, "clip_frac_high", ls.tokens ? (double)ls.clipped_high / ls.tokens : 0.0);
+    add_num(metrics, "kl", ls.tokens && s->kl_beta > 0 ? ls.kl_sum / ls.tokens : 0.0);
+    add_num(metrics, "entropy", ent_n ? ent_sum / ent_n : NAN);
+    add_num(metrics, "grad_norm", gnorm);
+    add_num(metrics, "learning_rate", lr);
+    add_num(metrics, "updates", updates);
+    add_num(metrics, "tokens_per_s_train", t_update > 0 ? train_tokens / t_update : 0.0);
+    add_num(metrics, "time_sample_s", t_sample);
+    add_num(metrics, "time_verify_s", t_verify);
+    add_num(metrics, "time_update_s", t_update);
+done:
+    for (int i = 0; i < n_rounds; i++) round_free(&rounds[i]);
+    free(rounds); free(rows); free(lens); free(adv);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, char *err, size_t errlen) {
+    int n = curriculum_n_eval(t->cur);
+    const Task **tasks = malloc((size_t)(n ? n : 1) * sizeof *tasks);
+    if (!tasks) { snprintf(err, errlen, "out of memory"); return -1; }
+    for (int i = 0; i < n; i++) tasks[i] = curriculum_eval_task(t->cur, i);
+    long max_new = t->run.eval_max_new_tokens;
+    for (int i = 0; !max_new && i < curriculum_n_stages(t->cur); i++)
+        if (t->set[i].max_new_tokens > max_new) max_new = t->set[i].max_new_tokens;
+    EvalConfig ec = { .calculator = calculator, .max_new_tokens = (int)max_new, .k = 0, .threads = t->threads,
+                      .temperature = 1.0, .seed = (uint64_t)t->run.seed };
+    EvalResult res;
+    int rc = evaluate_tasks(&t->smp, &t->tok, tasks, t->eval_ver, n, &ec, &res, err, errlen);
+    free(tasks);
+    if (rc) return -1;
+    *pass1 = res.pass1_greedy;
+    *mean_len = res.mean_len;
+    return 0;
+}
