@@ -57,6 +57,8 @@ test: deps
 	@echo "== tests/cli_ccrun.sh"; tests/cli_ccrun.sh $(RLVR)
 	@echo "== tests/cli_lua.sh"; tests/cli_lua.sh $(RLVR)
 	@echo "== tests/cli_curriculum.sh"; tests/cli_curriculum.sh $(RLVR)
+	@echo "== tests/cli_eval.sh"; tests/cli_eval.sh $(RLVR)
+	@echo "== tests/cli_train.sh"; tests/cli_train.sh $(RLVR)
 	@if [ -z "$(SAN)" ]; then echo "== tests/attacks.sh"; tests/attacks.sh $(RLVR); \
 	 else echo "== tests/attacks.sh skipped: a sanitizer build cannot run under its address-space limit"; fi
 	@echo "ALL TESTS PASSED"

@@ -7,6 +7,7 @@
 int cmd_bench(int argc, char **argv);
 int cmd_curriculum(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_sft(int argc, char **argv);

@@ -45,6 +45,7 @@ int evaluate_tasks(Sampler *s, const Tokenizer *tok, const Task *const *tasks, c
     long len = 0;
     for (int i = 0; i < n; i++) {
         res->solved_greedy += r.reward[i] == 1.0;
+        if (cfg->solved) cfg->solved[i] = r.reward[i] == 1.0;
         len += r.comp[i].n;
     }
     res->pass1_greedy = (double)res->solved_greedy / n;

@@ -26,6 +26,7 @@ typedef struct {
     int calculator, max_new_tokens, k, threads;
     double temperature;      /* for the k samples */
     uint64_t seed;
+    unsigned char *solved;   /* optional, (n): set to 1 where the greedy completion solved the task */
 } EvalConfig;
 
 /* verifiers[i] scores tasks[i]. On success fills res. */

@@ -19,6 +19,7 @@ static const char *USAGE =
     "  bench train     training-step speed per preset vs PyTorch, as JSON lines\n"
     "  curriculum check validate a Lua curriculum and show sample tasks per stage\n"
     "  demo            the demonstration run behind `make demo`\n"
+    "  eval            pass@1 (greedy, sampled), pass@k and maj@k of a checkpoint on tasks\n"
     "  export          a checkpoint as llama2.c's model file (--llama2c CKPT OUT.bin)\n"
     "  info            build, BLAS kernel and thread settings, as JSON\n"
     "  sample          generate completions from a checkpoint, streamed to the terminal\n"
@@ -70,6 +71,7 @@ int main(int argc, char **argv) {
     int rc;
     if (strcmp(cmd, "bench") == 0) rc = cmd_bench(argc - 2, argv + 2);
     else if (strcmp(cmd, "demo") == 0) rc = cmd_demo(argc - 2, argv + 2);
+    else if (strcmp(cmd, "eval") == 0) rc = cmd_eval(argc - 2, argv + 2);
     else if (strcmp(cmd, "export") == 0) rc = cmd_export(argc - 2, argv + 2);
     else if (strcmp(cmd, "info") == 0) rc = cmd_info(argc - 2, argv + 2);
     else if (strcmp(cmd, "sample") == 0) rc = cmd_sample(argc - 2, argv + 2);

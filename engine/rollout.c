@@ -96,7 +96,7 @@ int rollout_generate(Rollout *r, Sampler *s, const Tokenizer *tok, const Sampler
         if (rollout_encode_prompt(tok, tasks[t]->prompt, T, cfg->max_new_tokens, &p, &len, err, errlen)) {
             char why[512];
             snprintf(why, sizeof why, "%s", err);
-            snprintf(err, errlen, "task %s: %s", tasks[t]->id, why);
+            snprintf(err, errlen, "task %s: %s", tasks[t]->id[0] ? tasks[t]->id : "(no id)", why);
             free(ids);
             rollout_free(r);
             return -1;

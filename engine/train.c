@@ -211,23 +211,34 @@ typedef struct {
     double t_start, elapsed_before;
 } Run;
 
+/* Every key of the summary exists from the start (null until known) and is replaced in
+ * place, so its key order never depends on when a run was stopped and resumed. */
 static void set_num(cJSON *o, const char *k, double v) {
-    cJSON *old = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (old) cJSON_SetNumberValue(old, v);
-    else cJSON_AddNumberToObject(o, k, v);
+    cJSON *n = isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+    if (!n) return;
+    if (cJSON_GetObjectItemCaseSensitive(o, k)) cJSON_ReplaceItemInObjectCaseSensitive(o, k, n);
+    else cJSON_AddItemToObject(o, k, n);
 }
 
+/* In place, so that the summary's key order does not depend on when the run was stopped. */
 static void set_str(cJSON *o, const char *k, const char *v) {
-    cJSON_DeleteItemFromObjectCaseSensitive(o, k);
-    cJSON_AddStringToObject(o, k, v);
+    cJSON *s = cJSON_CreateString(v);
+    if (!s) return;
+    if (cJSON_GetObjectItemCaseSensitive(o, k)) cJSON_ReplaceItemInObjectCaseSensitive(o, k, s);
+    else cJSON_AddItemToObject(o, k, s);
 }
 
-static int write_summary(Run *run, const Trainer *t, const char *status, char *err, size_t errlen) {
-    set_str(run->summary, "status", status);
+/* The summary's step, stage and time as of now (checkpoints carry the summary too). */
+static void refresh_summary(Run *run, const Trainer *t) {
     set_num(run->summary, "steps", (double)t->step);
     int si = curriculum_stage_index(t->cur);
     set_str(run->summary, "stage", si < curriculum_n_stages(t->cur) ? curriculum_stage(t->cur, si)->name : "(finished)");
     set_num(run->summary, "time_s", run->elapsed_before + util_now() - run->t_start);
+}
+
+static int write_summary(Run *run, const Trainer *t, const char *status, char *err, size_t errlen) {
+    set_str(run->summary, "status", status);
+    refresh_summary(run, t);
     return run_write_json(run->dir, "summary.json", run->summary, err, errlen);
 }
 
@@ -241,6 +252,7 @@ static int save_checkpoint(Run *run, Trainer *t, const char *name, char *err, si
     cJSON_AddBoolToObject(state, "have_ref", t->have_ref);
     cJSON_AddNumberToObject(state, "elapsed_s", run->elapsed_before + util_now() - run->t_start);
     cJSON_AddItemToObject(state, "curriculum", cs);
+    refresh_summary(run, t);
     cJSON_AddItemToObject(state, "summary", cJSON_Duplicate(run->summary, 1));
     char path[4400];
     snprintf(path, sizeof path, "%s/checkpoints/%s", run->dir, name);
@@ -258,15 +270,17 @@ static int save_checkpoint(Run *run, Trainer *t, const char *name, char *err, si
 static int run_eval(Run *run, Trainer *t, int si, int stage_end, cJSON *metrics, Progress *pg, char *err, size_t errlen) {
     int calc = t->set[si].calculator && !t->calculator_off;
     double p1, len;
-    if (trainer_eval(t, calc, &p1, &len, err, errlen)) return -1;
+    if (trainer_eval(t, calc, &p1, &len, metrics, err, errlen)) return -1;
     cJSON_AddNumberToObject(metrics, "eval_pass_at_1", p1);
     cJSON_AddNumberToObject(metrics, "eval_completion_length", len);
+    /* stage_end 2: the run stops early. That evaluation a resumed run will not repeat, so
+     * it may not set the best (a resumed run's summary must equal an unstopped one's). */
     double best = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run->summary, "best_eval_pass_at_1"));
-    if (isnan(best) || p1 > best) set_num(run->summary, "best_eval_pass_at_1", p1);
+    if (stage_end != 2 && (isnan(best) || p1 > best)) set_num(run->summary, "best_eval_pass_at_1", p1);
     set_num(run->summary, "last_eval_pass_at_1", p1);
     double other = NAN;
     if (stage_end && calc) {
-        if (trainer_eval(t, 0, &other, &len, err, errlen)) return -1;
+        if (trainer_eval(t, 0, &other, &len, NULL, err, errlen)) return -1;
         cJSON_AddNumberToObject(metrics, "eval_pass_at_1_no_calculator", other);
     }
     const Stage *st = curriculum_stage(t->cur, si);
@@ -275,8 +289,7 @@ static int run_eval(Run *run, Trainer *t, int si, int stage_end, cJSON *metrics,
         char k2[64];
         snprintf(k2, sizeof k2, "%s_no_calculator", k);
         set_num(run->summary, k, p1);
-        if (!isnan(other)) set_num(run->summary, k2, other);
-        else cJSON_DeleteItemFromObjectCaseSensitive(run->summary, k2);
+        set_num(run->summary, k2, other);
     }
     if (isnan(other)) progress_note(pg, "step %ld  held-out pass@1 %.3f", t->step, p1);
     else progress_note(pg, "step %ld  held-out pass@1 %.3f (without the calculator %.3f)", t->step, p1, other);
@@ -323,6 +336,7 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         } else t->nan_streak = 0;
         int cnt;
         double wm = curriculum_window_mean(t->cur, &cnt);
+        long stage_done = curriculum_stage_step(t->cur) + 1;   /* this stage's steps, this one included */
         int ended = curriculum_end_step(t->cur);
         if (st->window) {
             if (cnt) cJSON_AddNumberToObject(m, "window_reward", wm);
@@ -334,8 +348,8 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         int scheduled = ended || (t->run.eval_every && t->step % t->run.eval_every == 0);
         int stopping = (max_steps && t->step >= max_steps) || g_signal;
         cJSON *scratch = stopping && !ended ? cJSON_CreateObject() : NULL;
-        if ((scheduled && run_eval(run, t, si, ended, m, &pg, err, sizeof err)) ||
-            (scratch && run_eval(run, t, si, 1, scratch, &pg, err, sizeof err))) {
+        if ((scheduled && run_eval(run, t, si, ended != 0, m, &pg, err, sizeof err)) ||
+            (scratch && run_eval(run, t, si, 2, scratch, &pg, err, sizeof err))) {
             cJSON_Delete(scratch);
             cJSON_Delete(m);
             goto fail;
@@ -352,8 +366,7 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         char p1[16] = "-";
         if (!isnan(last_eval)) snprintf(p1, sizeof p1, "%.2f", last_eval);
         /* After the stage's last step the curriculum has moved on: show the stage as done. */
-        long done = ended ? (st->steps ? st->steps : (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run->summary, "steps")))
-                          : curriculum_stage_step(t->cur);
+        long done = ended ? stage_done : curriculum_stage_step(t->cur);
         if (st->mode == STAGE_SFT)
             progress_update(&pg, done, "step %ld  loss %.3f  pass@1 %s  %.0f tok/s", t->step, loss, p1, tps);
         else
@@ -411,7 +424,7 @@ static int setup_common(Trainer *t, char *err, size_t errlen) {
     if (resolve_verifiers(t, err, errlen)) return -1;
     if (sampler_create(&t->smp, &t->m, max_batch(t), err, errlen)) return -1;
     t->have_smp = 1;
-    return 0;
+    return trainer_check_eval(t, err, errlen);
 }
 
 static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t errlen) {
@@ -458,7 +471,10 @@ static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, siz
     run->summary = cJSON_CreateObject();
     cJSON_AddStringToObject(run->summary, "run_id", run->id);
     cJSON_AddStringToObject(run->summary, "curriculum", curriculum_name(t->cur));
-    cJSON_AddNumberToObject(run->summary, "best_eval_pass_at_1", NAN);
+    static const char *const keys[] = { "status", "steps", "stage", "time_s", "sft_pass_at_1", "rl_pass_at_1",
+                                        "sft_pass_at_1_no_calculator", "rl_pass_at_1_no_calculator",
+                                        "best_eval_pass_at_1", "last_eval_pass_at_1", "last_reward" };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) cJSON_AddNullToObject(run->summary, keys[i]);
     if (!(run->metrics = run_open_append(run->dir, "metrics.jsonl", err, errlen))) return -1;
     if (!(t->samples = run_open_append(run->dir, "samples.jsonl", err, errlen))) return -1;
     report_start(run, t, "new run");
@@ -479,11 +495,12 @@ static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t
         return -1;
     }
     snprintf(run->id, sizeof run->id, "%s", id->valuestring);
-    /* The script as run is the copy in the run; the original keeps relative paths working. */
-    const char *script = cp->valuestring;
-    char copy[4400];
-    snprintf(copy, sizeof copy, "%s/curriculum.lua", run->dir);
-    if (access(script, R_OK) != 0) script = copy;
+    /* The script as run: the run's own copy, so edits to the original after the start
+     * cannot change a resumed run (relative JSONL paths still resolve from the working
+     * directory first). */
+    char script[4400];
+    snprintf(script, sizeof script, "%s/curriculum.lua", run->dir);
+    (void)cp;
     if (!(t->cur = curriculum_load(script, (uint64_t)sd->valuedouble, NULL, err, errlen))) return -1;
     int ns = curriculum_n_stages(t->cur);
     if (!(t->set = calloc((size_t)ns, sizeof *t->set))) { snprintf(err, errlen, "out of memory"); return -1; }

@@ -90,6 +90,10 @@ int settings_resolve(const Curriculum *c, const cJSON *cli, RunSettings *run, St
                                   "0 <= clip_low < 1, clip_high >= 0, grad_clip >= 0, weight_decay >= 0)", origin);
             return -1;
         }
+        if (s->refill_budget > 200) {
+            snprintf(err, errlen, "%s: refill_budget must be at most 200", origin);
+            return -1;
+        }
         if (st->mode == STAGE_RL && s->group_size < 2) {
             snprintf(err, errlen, "%s: group_size must be at least 2 (advantages compare completions of one prompt)", origin);
             return -1;

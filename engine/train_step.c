@@ -189,7 +189,8 @@ static void write_sample(Trainer *t, int si, const Round *rd, int i) {
         cJSON_AddStringToObject(o, "finish", sampler_finish_name(r->comp[i].finish));
         if (r->detail[i]) cJSON_AddItemToObject(o, "detail", cJSON_Duplicate(r->detail[i], 1));
         char *line = cJSON_PrintUnformatted(o);
-        if (line) fprintf(t->samples, "%s\n", line);
+        /* Flushed like metrics.jsonl: a killed run must not lose lines before its checkpoint. */
+        if (line) { fprintf(t->samples, "%s\n", line); fflush(t->samples); }
         free(line);
     }
     free(prompt);
@@ -221,10 +222,8 @@ static int build_rows(Trainer *t, const StageSettings *s, const Row *rows, int n
         for (int x = 0; x < T; x++) {
             size_t k = (size_t)i * T + x;
             int real = x < L - 1;
-            int cur = x < lp ? p[x] : c->tokens[x - lp];
-            int next = x + 1 < lp ? p[x + 1] : (x + 1 - lp < c->n ? c->tokens[x + 1 - lp] : TOKENIZER_PAD);
-            t->in[k] = real ? cur : TOKENIZER_PAD;
-            t->tg[k] = real ? next : TOKENIZER_PAD;
+            t->in[k] = !real ? TOKENIZER_PAD : x < lp ? p[x] : c->tokens[x - lp];
+            t->tg[k] = !real ? TOKENIZER_PAD : x + 1 < lp ? p[x + 1] : c->tokens[x + 1 - lp];
             int j = x + 1 - lp;   /* the completion token this position predicts */
             int on = real && j >= 0 && !c->is_tool[j] && !masked;
             t->mask[k] = on ? 1.0f : 0.0f;
@@ -282,7 +281,8 @@ int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen
     double rsum = 0, rsq = 0, pass = 0, vsum[ROLLOUT_MAX_VERIFIERS] = { 0 };
     while (kept < P && n_rounds < max_rounds) {
         Round *rd = &rounds[n_rounds];
-        uint64_t stream = ((uint64_t)t->step << 4) | (uint64_t)n_rounds;
+        /* Streams 0 and 1 are evaluation's; a step's rounds get their own 256. */
+        uint64_t stream = 2 + ((uint64_t)t->step << 8) + (uint64_t)n_rounds;
         if (sample_round(t, si, P - kept, stream, rd, &t_sample, &t_verify, err, errlen)) { n_rounds++; goto done; }
         n_rounds++;
         const Rollout *r = &rd->r;
@@ -399,21 +399,53 @@ done:
 
 /* ---------------------------------------------------------------- evaluation */
 
-int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, char *err, size_t errlen) {
+int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, cJSON *by_group, char *err, size_t errlen) {
     int n = curriculum_n_eval(t->cur);
     const Task **tasks = malloc((size_t)(n ? n : 1) * sizeof *tasks);
-    if (!tasks) { snprintf(err, errlen, "out of memory"); return -1; }
+    unsigned char *solved = calloc((size_t)(n ? n : 1), 1);
+    if (!tasks || !solved) { free(tasks); free(solved); snprintf(err, errlen, "out of memory"); return -1; }
     for (int i = 0; i < n; i++) tasks[i] = curriculum_eval_task(t->cur, i);
     long max_new = t->run.eval_max_new_tokens;
     for (int i = 0; !max_new && i < curriculum_n_stages(t->cur); i++)
         if (t->set[i].max_new_tokens > max_new) max_new = t->set[i].max_new_tokens;
     EvalConfig ec = { .calculator = calculator, .max_new_tokens = (int)max_new, .k = 0, .threads = t->threads,
-                      .temperature = 1.0, .seed = (uint64_t)t->run.seed };
+                      .temperature = 1.0, .seed = (uint64_t)t->run.seed, .solved = solved };
     EvalResult res;
     int rc = evaluate_tasks(&t->smp, &t->tok, tasks, t->eval_ver, n, &ec, &res, err, errlen);
+    /* pass@1 per value of the tasks' meta.steps (generated problems say how many steps
+     * they take), to see where a policy stands on the difficulty ladder. */
+    for (int v = 0; !rc && by_group && v <= 16; v++) {
+        int cnt = 0, ok = 0;
+        for (int i = 0; i < n; i++) {
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(tasks[i]->meta, "steps");
+            if (cJSON_IsNumber(st) && st->valuedouble == v) { cnt++; ok += solved[i]; }
+        }
+        if (!cnt || cnt == n) continue;
+        char key[64];
+        snprintf(key, sizeof key, "eval_pass_at_1/steps=%d", v);
+        cJSON_AddNumberToObject(by_group, key, (double)ok / cnt);
+    }
     free(tasks);
+    free(solved);
     if (rc) return -1;
     *pass1 = res.pass1_greedy;
     *mean_len = res.mean_len;
+    return 0;
+}
+
+int trainer_check_eval(Trainer *t, char *err, size_t errlen) {
+    long max_new = t->run.eval_max_new_tokens;
+    for (int i = 0; !max_new && i < curriculum_n_stages(t->cur); i++)
+        if (t->set[i].max_new_tokens > max_new) max_new = t->set[i].max_new_tokens;
+    for (int i = 0; i < curriculum_n_eval(t->cur); i++) {
+        const Task *task = curriculum_eval_task(t->cur, i);
+        int *p, len;
+        char why[512];
+        if (rollout_encode_prompt(&t->tok, task->prompt, t->m.cfg.max_seq, (int)max_new, &p, &len, why, sizeof why)) {
+            snprintf(err, errlen, "eval task %s: %s (raise `context` or lower `max_new_tokens`)", task->id, why);
+            return -1;
+        }
+        free(p);
+    }
     return 0;
 }

@@ -54,7 +54,12 @@ int trainer_sft_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errle
 int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen);
 /* Copy the current weights into the reference policy (creating it if needed). */
 int trainer_snapshot_reference(Trainer *t, char *err, size_t errlen);
-/* Greedy pass@1 (and mean length) on the curriculum's eval set. calculator: 1 on, 0 off. */
-int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, char *err, size_t errlen);
+/* Every eval prompt must leave room for the evaluation's new tokens: checked at start,
+ * so a run never fails at its first evaluation. */
+int trainer_check_eval(Trainer *t, char *err, size_t errlen);
+/* Greedy pass@1 (and mean length) on the curriculum's eval set. calculator: 1 on, 0 off.
+ * by_group (may be NULL) receives "eval_pass_at_1/steps=K" for each value K of the
+ * tasks' meta.steps, when the set mixes several. */
+int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, cJSON *by_group, char *err, size_t errlen);
 
 #endif

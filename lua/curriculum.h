@@ -96,6 +96,11 @@ void curriculum_record(Curriculum *c, const double *rewards, int n);
  * Returns 0 (same stage), 1 (a new stage began) or 2 (the last stage ended). */
 int  curriculum_end_step(Curriculum *c);
 
+/* Go to a stage's start (its step count and window reset; the task stream goes on).
+ * For controls such as `rlvr bench learn`, which continue an earlier stage. -1 if no
+ * such stage. */
+int  curriculum_goto_stage(Curriculum *c, int stage);
+
 /* The state (stage, counters, RNG states, JSONL positions, window) as a JSON object
  * (NULL if out of memory), and back. restore checks it against this curriculum (same
  * name, stage count and source counts) and fails with err otherwise. */

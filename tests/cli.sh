@@ -111,25 +111,33 @@ fi
 # ---------------------------------------------------------------- reproducibility
 
 # One seed, one thread count: two separate runs write bit-identical checkpoints
-# (parameters, AdamW moments, RNG state). Needs the GSM8K data the demo trains on.
+# (parameters, AdamW moments, tokenizer). Needs GSM8K to train on.
 if [ "$HAVE_GSM8K" -eq 1 ]; then
-    check "two demo runs with one seed and 2 threads write identical checkpoints"
+    head -n 300 "$DATA/train.jsonl" >"$TMP/small.jsonl"
+    check "two sft runs with one seed and 2 threads write identical checkpoints"
     for r in a b; do
-        run env OMP_NUM_THREADS=2 "$RLVR" demo --data "$DATA" --steps 12 --seed 7 --out "$TMP/$r"
+        run env OMP_NUM_THREADS=2 "$RLVR" sft --data "$TMP/small.jsonl" --steps 12 --seed 7 --context 512 --out "$TMP/$r"
         expect_rc 0
-        expect_out '"reloaded_identical":true'
     done
-    cmp -s "$TMP/a/demo.ckpt" "$TMP/b/demo.ckpt" || fail "the two checkpoints differ"
+    cmp -s "$TMP/a/final.ckpt" "$TMP/b/final.ckpt" || fail "the two checkpoints differ"
     check "a different seed gives a different checkpoint"
-    run env OMP_NUM_THREADS=2 "$RLVR" demo --data "$DATA" --steps 12 --seed 8 --out "$TMP/c"
+    run env OMP_NUM_THREADS=2 "$RLVR" sft --data "$TMP/small.jsonl" --steps 12 --seed 8 --context 512 --out "$TMP/c"
     expect_rc 0
-    cmp -s "$TMP/a/demo.ckpt" "$TMP/c/demo.ckpt" && fail "seeds 7 and 8 gave identical checkpoints"
-    check "demo with a missing data directory fails with one line naming the file"
-    run "$RLVR" demo --data "$TMP/nowhere" --steps 1 --out "$TMP/d"
-    expect_rc 1
-    expect_err "nowhere/train.jsonl"
+    cmp -s "$TMP/a/final.ckpt" "$TMP/c/final.ckpt" && fail "seeds 7 and 8 gave identical checkpoints"
 else
     echo "skip: no GSM8K data at $DATA: the reproducibility check needs it"
 fi
+
+# ---------------------------------------------------------------- the demo
+
+check "demo: a short run of the default curriculum prints the pass@1 table and its files"
+run "$RLVR" demo --max-steps 3 --runs-dir "$TMP/runs"
+expect_rc 0
+expect_out "after SFT"
+expect_out "after RL"
+ls "$TMP"/runs/demo-*/summary.json >/dev/null 2>&1 || fail "no summary.json in $TMP/runs/demo-*"
+grep -q '"status":[[:space:]]*"stopped"' "$TMP"/runs/demo-*/summary.json || fail "the summary does not say the run stopped at --max-steps"
+run "$RLVR" demo --bogus 1
+expect_rc 2
 
 echo "cli.sh: all checks passed"
