@@ -9,6 +9,8 @@
 int bench_train(int argc, char **argv);
 int bench_sample(int argc, char **argv);
 int bench_verify(int argc, char **argv);
+/* The control for RL's gain: more SFT for the RL stages' compute time, from a run's SFT checkpoint. */
+int bench_learn(int argc, char **argv);
 /* The trainer's RL step (trainer_rl_step) at 16 prompts x 8 completions x 128 new tokens:
  * sampling, verifying and update times, as JSON lines (engine/bench_rl.c). */
 int bench_rl(int argc, char **argv);

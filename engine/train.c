@@ -481,61 +481,70 @@ static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, siz
     return 0;
 }
 
-static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t errlen) {
-    if (run_find_dir(o->runs_dir, o->resume, run->dir, sizeof run->dir, err, errlen)) return -1;
+int trainer_open(Trainer *t, const char *dir, const char *ckpt, cJSON **config_out, cJSON **state_out, char *err,
+                 size_t errlen) {
     char path[4400];
-    snprintf(path, sizeof path, "%s/config.json", run->dir);
+    snprintf(path, sizeof path, "%s/config.json", dir);
     cJSON *cfg = run_read_json(path, err, errlen);
     if (!cfg) return -1;
-    run->config = cfg;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(cfg, "run_id"), *cp = cJSON_GetObjectItemCaseSensitive(cfg, "curriculum_path"),
-                *sd = cJSON_GetObjectItemCaseSensitive(cfg, "seed"), *cli = cJSON_GetObjectItemCaseSensitive(cfg, "cli_config");
-    if (!cJSON_IsString(id) || !cJSON_IsString(cp) || !cJSON_IsNumber(sd)) {
-        snprintf(err, errlen, "%s: not a run's config (run_id, curriculum_path or seed missing)", path);
+    *config_out = cfg;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(cfg, "run_id"), *sd = cJSON_GetObjectItemCaseSensitive(cfg, "seed"),
+                *cli = cJSON_GetObjectItemCaseSensitive(cfg, "cli_config");
+    if (!cJSON_IsString(id) || !cJSON_IsNumber(sd)) {
+        snprintf(err, errlen, "%s: not a run's config (run_id or seed missing)", path);
         return -1;
     }
-    snprintf(run->id, sizeof run->id, "%s", id->valuestring);
     /* The script as run: the run's own copy, so edits to the original after the start
      * cannot change a resumed run (relative JSONL paths still resolve from the working
      * directory first). */
     char script[4400];
-    snprintf(script, sizeof script, "%s/curriculum.lua", run->dir);
-    (void)cp;
+    snprintf(script, sizeof script, "%s/curriculum.lua", dir);
     if (!(t->cur = curriculum_load(script, (uint64_t)sd->valuedouble, NULL, err, errlen))) return -1;
     int ns = curriculum_n_stages(t->cur);
     if (!(t->set = calloc((size_t)ns, sizeof *t->set))) { snprintf(err, errlen, "out of memory"); return -1; }
     if (settings_resolve(t->cur, cJSON_IsObject(cli) ? cli : NULL, &t->run, t->set, err, errlen)) return -1;
     t->run.seed = (long)sd->valuedouble;
     t->calculator_off = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg, "calculator_off"));
-    snprintf(path, sizeof path, "%s/checkpoints/latest.ckpt", run->dir);
+    snprintf(path, sizeof path, "%s/checkpoints/%s", dir, ckpt);
     char *state_json = NULL;
     if (policy_load(path, &t->m, &t->tok, &t->opt, NULL, &state_json, err, errlen)) return -1;
     t->have_model = t->have_opt = 1;
     cJSON *state = state_json ? cJSON_Parse(state_json) : NULL;
     free(state_json);
+    *state_out = state;
     const cJSON *step = cJSON_GetObjectItemCaseSensitive(state, "step"), *cs = cJSON_GetObjectItemCaseSensitive(state, "curriculum"),
                 *sum = cJSON_GetObjectItemCaseSensitive(state, "summary");
     if (!cJSON_IsNumber(step) || !cs || !cJSON_IsObject(sum)) {
-        cJSON_Delete(state);
         snprintf(err, errlen, "%s: not a training checkpoint (no step, curriculum state or summary)", path);
         return -1;
     }
-    if (curriculum_restore(t->cur, cs, err, errlen)) { cJSON_Delete(state); return -1; }
+    if (curriculum_restore(t->cur, cs, err, errlen)) return -1;
     t->step = (long)step->valuedouble;
     t->nan_streak = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(state, "nan_streak"));
-    run->elapsed_before = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(state, "elapsed_s"));
-    if (isnan(run->elapsed_before)) run->elapsed_before = 0;
-    run->summary = cJSON_Duplicate(sum, 1);
-    int want_ref = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "have_ref"));
-    cJSON_Delete(state);
-    if (want_ref) {
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(state, "have_ref"))) {
         Tokenizer rt;
-        snprintf(path, sizeof path, "%s/checkpoints/reference.ckpt", run->dir);
+        snprintf(path, sizeof path, "%s/checkpoints/reference.ckpt", dir);
         if (policy_load(path, &t->ref, &rt, NULL, NULL, NULL, err, errlen)) return -1;
         tokenizer_free(&rt);
         t->have_ref = 1;
     }
-    if (setup_common(t, err, errlen)) return -1;
+    return setup_common(t, err, errlen);
+}
+
+void trainer_close(Trainer *t) { trainer_free(t); }
+
+static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t errlen) {
+    if (run_find_dir(o->runs_dir, o->resume, run->dir, sizeof run->dir, err, errlen)) return -1;
+    cJSON *state = NULL;
+    int rc = trainer_open(t, run->dir, "latest.ckpt", &run->config, &state, err, errlen);
+    if (!rc) {
+        snprintf(run->id, sizeof run->id, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(run->config, "run_id")));
+        run->elapsed_before = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(state, "elapsed_s"));
+        if (isnan(run->elapsed_before)) run->elapsed_before = 0;
+        run->summary = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(state, "summary"), 1);
+    }
+    cJSON_Delete(state);
+    if (rc) return -1;
     /* Lines written after the checkpoint are redone by this run. */
     if (run_truncate_jsonl(run->dir, "metrics.jsonl", t->step, err, errlen) ||
         run_truncate_jsonl(run->dir, "samples.jsonl", t->step, err, errlen))
@@ -543,6 +552,7 @@ static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t
     if (!(run->metrics = run_open_append(run->dir, "metrics.jsonl", err, errlen))) return -1;
     if (!(t->samples = run_open_append(run->dir, "samples.jsonl", err, errlen))) return -1;
     report_start(run, t, "resuming");
+    int ns = curriculum_n_stages(t->cur);
     fprintf(stderr, "rlvr train: from step %ld, stage %s\n", t->step,
             curriculum_stage_index(t->cur) < ns ? curriculum_stage(t->cur, curriculum_stage_index(t->cur))->name : "(finished)");
     return 0;

@@ -412,19 +412,21 @@ int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, cJ
                       .temperature = 1.0, .seed = (uint64_t)t->run.seed, .solved = solved };
     EvalResult res;
     int rc = evaluate_tasks(&t->smp, &t->tok, tasks, t->eval_ver, n, &ec, &res, err, errlen);
-    /* pass@1 per value of the tasks' meta.steps (generated problems say how many steps
-     * they take), to see where a policy stands on the difficulty ladder. */
-    for (int v = 0; !rc && by_group && v <= 16; v++) {
-        int cnt = 0, ok = 0;
-        for (int i = 0; i < n; i++) {
-            const cJSON *st = cJSON_GetObjectItemCaseSensitive(tasks[i]->meta, "steps");
-            if (cJSON_IsNumber(st) && st->valuedouble == v) { cnt++; ok += solved[i]; }
+    /* pass@1 per value of the tasks' meta.steps, meta.distractors and meta.level (the
+     * generators record them), to see where a policy stands on the difficulty ladder. */
+    static const char *const by[] = { "steps", "distractors", "level" };
+    for (int b = 0; !rc && by_group && b < 3; b++)
+        for (int v = 0; v <= 16; v++) {
+            int cnt = 0, ok = 0;
+            for (int i = 0; i < n; i++) {
+                const cJSON *st = cJSON_GetObjectItemCaseSensitive(tasks[i]->meta, by[b]);
+                if (cJSON_IsNumber(st) && st->valuedouble == v) { cnt++; ok += solved[i]; }
+            }
+            if (!cnt || cnt == n) continue;
+            char key[64];
+            snprintf(key, sizeof key, "eval_pass_at_1/%s=%d", by[b], v);
+            cJSON_AddNumberToObject(by_group, key, (double)ok / cnt);
         }
-        if (!cnt || cnt == n) continue;
-        char key[64];
-        snprintf(key, sizeof key, "eval_pass_at_1/steps=%d", v);
-        cJSON_AddNumberToObject(by_group, key, (double)ok / cnt);
-    }
     free(tasks);
     free(solved);
     if (rc) return -1;

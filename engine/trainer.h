@@ -49,6 +49,14 @@ typedef struct {
 /* Step outcomes besides 0 (trained) and -1 (error, err set). */
 #define STEP_SKIPPED_NONFINITE 1   /* the update was skipped: loss or gradient not finite */
 
+/* Open a run's checkpoint (checkpoints/<ckpt> under dir) for more work: its config,
+ * curriculum (the run's copy) and settings, model, optimizer, curriculum state, reference
+ * policy, verifiers and sampler. *config_out and *state_out (the checkpoint's state) are
+ * the caller's to free, also on failure. trainer_close frees what was opened. */
+int  trainer_open(Trainer *t, const char *dir, const char *ckpt, cJSON **config_out, cJSON **state_out, char *err,
+                  size_t errlen);
+void trainer_close(Trainer *t);
+
 /* One SFT / RL step of stage si; metrics receive the step's fields. */
 int trainer_sft_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen);
 int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen);
@@ -59,7 +67,7 @@ int trainer_snapshot_reference(Trainer *t, char *err, size_t errlen);
 int trainer_check_eval(Trainer *t, char *err, size_t errlen);
 /* Greedy pass@1 (and mean length) on the curriculum's eval set. calculator: 1 on, 0 off.
  * by_group (may be NULL) receives "eval_pass_at_1/steps=K" for each value K of the
- * tasks' meta.steps, when the set mixes several. */
+ * tasks' meta.steps when the set mixes several (likewise meta.distractors, meta.level). */
 int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, cJSON *by_group, char *err, size_t errlen);
 
 #endif

@@ -189,6 +189,13 @@ for k in sft_pass_at_1 rl_pass_at_1; do
 done
 [ "$(json_num "$A/summary.json" steps)" = "$NSTEPS" ] || fail "summary.json: steps is not $NSTEPS"
 
+check "bench learn: the control continues SFT from the run's SFT checkpoint and reports both pass@1"
+run "$RLVR" bench learn --run a --runs-dir "$RUNS" --seconds 1 --threads 1
+expect_rc 0
+expect_out '"control_pass_at_1":'
+expect_out '"rl_pass_at_1":'
+expect_err 'stage-1-'
+
 check "reproducible: the same seed writes the same metrics (timings aside), samples and checkpoint"
 reap "$PB" 60
 [ "$RC" -eq 0 ] || fail "the second run of seed 1 exited $RC"
