@@ -377,7 +377,7 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
             /* Skipped updates left the weights as they were: the checkpoint is from before. */
             if (save_checkpoint(run, t, "latest.ckpt", err, sizeof err)) goto fail;
             snprintf(err, sizeof err, "%d updates in a row had a non-finite loss or gradient; stopped (the checkpoint "
-                                      "holds the last good weights)", t->nan_streak);
+                                      "holds the weights from before the skipped updates)", t->nan_streak);
             goto fail;
         }
         if (ended) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HOOK_EVERY 1000            /* VM instructions between hook calls */
@@ -393,7 +394,13 @@ void luahost_default_root(char *out, size_t n) {
     exe[k] = 0;
     char *slash = strrchr(exe, '/');
     if (slash) *slash = 0;
-    snprintf(out, n, "%s/lua", exe);
+    /* The scripts' folder has verifiers/ in it; a build tree (build-asan/rlvr) has only a
+     * lua/ of object files, so the sources' lua/ one level up is the one. */
+    char probe[4096];
+    struct stat sb;
+    snprintf(probe, sizeof probe, "%s/lua/verifiers", exe);
+    if (stat(probe, &sb) == 0 && S_ISDIR(sb.st_mode)) snprintf(out, n, "%s/lua", exe);
+    else snprintf(out, n, "%s/../lua", exe);
 }
 
 static int set_up(lua_State *L) {

@@ -329,6 +329,15 @@ cmp -s "$TMP/before" "$TMP/after" || fail "starting a run with an existing id ch
 
 # ---------------------------------------------------------------- --config
 
+check "non-finite losses: updates skipped and logged, 5 in a row stop the run (exit 1, status failed)"
+printf '{"lr": 1e30, "grad_clip": 0}\n' >"$TMP/nan.json"
+train "$TMP/t.lua" --seed 1 --run-id nan --config "$TMP/nan.json"
+expect_rc 1
+expect_err 'non-finite'
+[ "$(grep -c '"skipped_nonfinite":true' "$RUNS/nan/metrics.jsonl")" -eq 5 ] || fail "expected 5 skipped steps in metrics.jsonl"
+expect_status nan failed
+[ -s "$RUNS/nan/checkpoints/latest.ckpt" ] || fail "no checkpoint saved when the run stopped"
+
 check "--config overrides a setting and config.json records it"
 echo '{"lr": 0.0005}' >"$TMP/lr.json"
 train "$TMP/t.lua" --seed 1 --run-id cfg --config "$TMP/lr.json" --max-steps 1
