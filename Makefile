@@ -17,7 +17,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra $(OPT) $(NATIVE) $(SAN) -fopenmp -g \
            -I. -I$(BLASINC) -I/usr/include/cjson -I/usr/include/lua5.4
 # Link the OpenMP build of OpenBLAS explicitly (with an rpath), so BLAS and our own
 # loops share one threading runtime whatever the system's libblas alternative is.
-LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -llua5.4 -lz -lm -fopenmp -lseccomp
+LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -llua5.4 -lz -lm -fopenmp -lseccomp -lgit2
 
 # Every .c in a component folder is part of the program; engine/main.c holds main().
 POLICY_SRC := $(wildcard policy/*.c)

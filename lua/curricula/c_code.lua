@@ -26,7 +26,7 @@ return rlvr.curriculum{
     name = "c_code",
     defaults = { preset = "tiny", vocab = 512, calculator = false, eval_every = 50, max_new_tokens = 128 },
     stages = {
-        { name = "sft-half", mode = "sft", steps = 300, batch_size = 16, lr = 1e-3, warmup = 20,
+        { name = "sft-half", mode = "sft", steps = 600, batch_size = 16, lr = 2e-3, warmup = 20,
           sources = { from(sft_families, false) } },
         { name = "rl-other-half", mode = "rl", verifier = "ccrun", lr = 1e-4, prompts = 8, group_size = 8,
           dynamic_sampling = true, sources = { from(rl_families, true) }, steps = 100 },
