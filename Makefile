@@ -59,6 +59,7 @@ test: deps
 	@echo "== tests/cli_curriculum.sh"; tests/cli_curriculum.sh $(RLVR)
 	@echo "== tests/cli_eval.sh"; tests/cli_eval.sh $(RLVR)
 	@echo "== tests/cli_train.sh"; tests/cli_train.sh $(RLVR)
+	@echo "== tests/cli_runs.sh"; tests/cli_runs.sh $(RLVR)
 	@if [ -z "$(SAN)" ]; then echo "== tests/attacks.sh"; tests/attacks.sh $(RLVR); \
 	 else echo "== tests/attacks.sh skipped: a sanitizer build cannot run under its address-space limit"; fi
 	@echo "ALL TESTS PASSED"

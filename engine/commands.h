@@ -9,6 +9,7 @@ int cmd_curriculum(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);

@@ -22,6 +22,7 @@ static const char *USAGE =
     "  eval            pass@1 (greedy, sampled), pass@k and maj@k of a checkpoint on tasks\n"
     "  export          a checkpoint as llama2.c's model file (--llama2c CKPT OUT.bin)\n"
     "  info            build, BLAS kernel and thread settings, as JSON\n"
+    "  runs            list, show, compare, plot and report the recorded runs\n"
     "  sample          generate completions from a checkpoint, streamed to the terminal\n"
     "  sft             supervised warm start on prompt/completion pairs (JSONL)\n"
     "  train           run a curriculum (SFT and RL stages) in a tracked run directory\n"
@@ -74,6 +75,7 @@ int main(int argc, char **argv) {
     else if (strcmp(cmd, "eval") == 0) rc = cmd_eval(argc - 2, argv + 2);
     else if (strcmp(cmd, "export") == 0) rc = cmd_export(argc - 2, argv + 2);
     else if (strcmp(cmd, "info") == 0) rc = cmd_info(argc - 2, argv + 2);
+    else if (strcmp(cmd, "runs") == 0) rc = cmd_runs(argc - 2, argv + 2);
     else if (strcmp(cmd, "sample") == 0) rc = cmd_sample(argc - 2, argv + 2);
     else if (strcmp(cmd, "sft") == 0) rc = cmd_sft(argc - 2, argv + 2);
     else if (strcmp(cmd, "tokenizer") == 0) rc = cmd_tokenizer(argc - 2, argv + 2);

@@ -11,6 +11,8 @@
 #include "engine/policy_io.h"
 #include "engine/progress.h"
 #include "engine/run_files.h"
+#include "engine/run_record.h"
+#include "engine/runs.h"
 #include "engine/trainer.h"
 #include "engine/util.h"
 #include "lua/verifier_lua.h"
@@ -209,6 +211,8 @@ typedef struct {
     cJSON *summary;    /* summary.json, also in every checkpoint */
     FILE *metrics;
     double t_start, elapsed_before;
+    Records *rec;      /* <runs-dir>/records.git */
+    char runs_dir[4200];
 } Run;
 
 /* Every key of the summary exists from the start (null until known) and is replaced in
@@ -236,10 +240,26 @@ static void refresh_summary(Run *run, const Trainer *t) {
     set_num(run->summary, "time_s", run->elapsed_before + util_now() - run->t_start);
 }
 
+/* summary.json, then a snapshot of the run's files in the records. A record that cannot
+ * be written is a warning: training goes on and the next snapshot tries again. */
 static int write_summary(Run *run, const Trainer *t, const char *status, char *err, size_t errlen) {
     set_str(run->summary, "status", status);
     refresh_summary(run, t);
-    return run_write_json(run->dir, "summary.json", run->summary, err, errlen);
+    if (run_write_json(run->dir, "summary.json", run->summary, err, errlen)) return -1;
+    if (!run->rec) return 0;
+    char msg[512], why[1024], r[32] = "-", p[32] = "-";
+    double reward = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run->summary, "last_reward"));
+    double p1 = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run->summary, "last_eval_pass_at_1"));
+    if (!isnan(reward)) snprintf(r, sizeof r, "%.4f", reward);
+    if (!isnan(p1)) snprintf(p, sizeof p, "%.4f", p1);
+    snprintf(msg, sizeof msg, "step %ld (%.200s, %s): reward %s, held-out pass@1 %s\n", t->step,
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(run->summary, "stage")), status, r, p);
+    if (run_record_commit(run->rec, run->dir, run->id, msg, why, sizeof why))
+        fprintf(stderr, "rlvr train: warning: the run record was not written: %s\n", why);
+    /* The runs folder's HTML report follows every snapshot (so every evaluation). */
+    else if (runs_refresh_report(run->runs_dir, why, sizeof why))
+        fprintf(stderr, "rlvr train: warning: the report was not refreshed: %s\n", why);
+    return 0;
 }
 
 static int save_checkpoint(Run *run, Trainer *t, const char *name, char *err, size_t errlen) {
@@ -389,6 +409,8 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
             progress_note(&pg, "stage %s ended at step %ld; checkpoint %s", st->name, t->step, name);
         } else if (t->run.checkpoint_every && t->step % t->run.checkpoint_every == 0) {
             if (save_checkpoint(run, t, "latest.ckpt", err, sizeof err) || write_summary(run, t, status, err, sizeof err)) goto fail;
+        } else if (scheduled) {   /* every evaluation is recorded */
+            if (write_summary(run, t, status, err, sizeof err)) goto fail;
         }
     }
     if (shown_stage >= 0) progress_done(&pg);
@@ -446,6 +468,10 @@ static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, siz
     if (settings_resolve(t->cur, cli, &t->run, t->set, err, errlen)) { cJSON_Delete(cli); return -1; }
     t->run.seed = seed;
     t->calculator_off = o->no_calculator;
+    /* The records first: a runs folder whose records.git is damaged stops the run before
+     * anything is written next to it. */
+    if (!(run->rec = run_record_open(o->runs_dir, err, errlen))) { cJSON_Delete(cli); return -1; }
+    snprintf(run->runs_dir, sizeof run->runs_dir, "%s", o->runs_dir);
     if (run_create_dir(o->runs_dir, o->run_id, curriculum_name(t->cur), run->dir, sizeof run->dir, run->id, sizeof run->id,
                        err, errlen)) { cJSON_Delete(cli); return -1; }
     cJSON *cfg = cJSON_CreateObject();
@@ -460,7 +486,8 @@ static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, siz
     cJSON_AddStringToObject(cfg, "rlvr_commit", RLVR_COMMIT_STRING);
     cJSON_AddItemToObject(cfg, "settings", settings_to_json(t->cur, &t->run, t->set));
     run->config = cfg;
-    if (run_write_json(run->dir, "config.json", cfg, err, errlen) || run_copy_file(o->curriculum, run->dir, "curriculum.lua", err, errlen))
+    if (run_record_provenance(o->curriculum, run->dir, cfg, err, errlen) || run_record_process(run->dir, err, errlen) ||
+        run_write_json(run->dir, "config.json", cfg, err, errlen) || run_copy_file(o->curriculum, run->dir, "curriculum.lua", err, errlen))
         return -1;
     if (new_policy(t, o->init, err, errlen)) return -1;
     if (o->init && t->m.cfg.max_seq < t->run.context) t->run.context = t->m.cfg.max_seq;
@@ -535,6 +562,13 @@ void trainer_close(Trainer *t) { trainer_free(t); }
 
 static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t errlen) {
     if (run_find_dir(o->runs_dir, o->resume, run->dir, sizeof run->dir, err, errlen)) return -1;
+    char runs_dir[4200];   /* the run's folder's parent holds its records */
+    snprintf(runs_dir, sizeof runs_dir, "%s", run->dir);
+    char *slash = strrchr(runs_dir, '/');
+    if (slash) *slash = 0;
+    else strcpy(runs_dir, ".");
+    if (!(run->rec = run_record_open(runs_dir, err, errlen))) return -1;
+    snprintf(run->runs_dir, sizeof run->runs_dir, "%s", runs_dir);
     cJSON *state = NULL;
     int rc = trainer_open(t, run->dir, "latest.ckpt", &run->config, &state, err, errlen);
     if (!rc) {
@@ -544,7 +578,7 @@ static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t
         run->summary = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(state, "summary"), 1);
     }
     cJSON_Delete(state);
-    if (rc) return -1;
+    if (rc || run_record_process(run->dir, err, errlen)) return -1;   /* nothing changes before the checkpoint loads */
     /* Lines written after the checkpoint are redone by this run. */
     if (run_truncate_jsonl(run->dir, "metrics.jsonl", t->step, err, errlen) ||
         run_truncate_jsonl(run->dir, "samples.jsonl", t->step, err, errlen))
@@ -588,6 +622,7 @@ int cmd_train(int argc, char **argv) {
         }
     }
     if (run.metrics) fclose(run.metrics);
+    records_close(run.rec);
     cJSON_Delete(run.config);
     cJSON_Delete(run.summary);
     trainer_free(&t);

@@ -276,12 +276,31 @@ BG="$BG $p"
 wait_lines "$RUNS/killed/metrics.jsonl" '"mode":"rl"' 5 60 || { kill -KILL $p; fail "the run made no progress in 60 s"; }
 kill -KILL $p
 wait $p 2>/dev/null
+if command -v git >/dev/null 2>&1; then
+    check "SIGKILL: the run's record keeps its last snapshot, which still says running (so: interrupted)"
+    git --git-dir="$RUNS/records.git" show runs/killed:summary.json >"$TMP/killed.summary" 2>/dev/null ||
+        fail "the killed run has no record in $RUNS/records.git"
+    grep -q '"status":[[:space:]]*"running"' "$TMP/killed.summary" || fail "the killed run's last record does not say running"
+fi
 train --resume killed
 expect_rc 0
 expect_status killed finished
 
 reap "$PL" 60
 [ "$RC" -eq 0 ] || fail "the uninterrupted run of long.lua exited $RC"
+if command -v git >/dev/null 2>&1; then
+    check "records: runs written at the same time each have every snapshot, in a linear history"
+    for r in b c long sigterm sigint killed; do
+        git --git-dir="$RUNS/records.git" rev-parse --verify -q "runs/$r" >/dev/null || fail "no record branch for run $r"
+        git --git-dir="$RUNS/records.git" show "runs/$r:summary.json" | grep -q '"status":[[:space:]]*"finished"' ||
+            fail "the last record of run $r does not say finished"
+        [ "$(git --git-dir="$RUNS/records.git" rev-list --merges "runs/$r" | wc -l)" -eq 0 ] || fail "run $r's history is not linear"
+    done
+    nb=$(git --git-dir="$RUNS/records.git" rev-list --count runs/b)
+    nc=$(git --git-dir="$RUNS/records.git" rev-list --count runs/c)
+    [ "$nb" -eq "$nc" ] || fail "runs b and c (same length, written at once) have $nb and $nc snapshots"
+    git --git-dir="$RUNS/records.git" fsck --strict >/dev/null 2>&1 || fail "git fsck finds the records repository damaged"
+fi
 check "SIGTERM, SIGINT, SIGKILL: the resumed runs match the run never interrupted"
 for r in sigterm sigint killed; do
     same_run long $r "interrupted and resumed ($r)"
