@@ -337,6 +337,27 @@ expect_err "checksum"
 (cd "$RUNS/corrupt" && find . -type f | sort | xargs cksum) >"$TMP/after"
 cmp -s "$TMP/before" "$TMP/after" || fail "a failed resume changed the run's files: $(diff "$TMP/before" "$TMP/after" | head -4)"
 
+check "a damaged records.git: train refuses with one line naming it, creates no run, changes nothing"
+mkdir -p "$TMP/runs-bad"
+cp -r "$RUNS/records.git" "$TMP/runs-bad/records.git"
+: >"$TMP/runs-bad/records.git/HEAD"
+(cd "$TMP/runs-bad" && find . -type f | sort | xargs cksum) >"$TMP/before"
+run "$RLVR" train "$TMP/t.lua" --seed 1 --threads 1 --runs-dir "$TMP/runs-bad" --run-id x
+expect_rc 1
+expect_one_err_line
+expect_err "records.git"
+[ -e "$TMP/runs-bad/x" ] && fail "a run directory was created next to a damaged records.git"
+(cd "$TMP/runs-bad" && find . -type f | sort | xargs cksum) >"$TMP/after"
+cmp -s "$TMP/before" "$TMP/after" || fail "the damaged records.git was changed"
+
+check "records.git that is not a repository (a plain folder with files): refused, left alone"
+mkdir -p "$TMP/runs-plain/records.git" && echo keep >"$TMP/runs-plain/records.git/notes.txt"
+run "$RLVR" train "$TMP/t.lua" --seed 1 --threads 1 --runs-dir "$TMP/runs-plain" --run-id x
+expect_rc 1
+expect_err "records.git"
+[ "$(cat "$TMP/runs-plain/records.git/notes.txt")" = keep ] || fail "the folder's file was changed"
+[ "$(ls "$TMP/runs-plain/records.git")" = notes.txt ] || fail "files were added to a folder that is not a repository"
+
 check "an existing --run-id is refused and the run left as it was"
 (cd "$A" && find . -type f | sort | xargs cksum) >"$TMP/before"
 train "$TMP/t.lua" --seed 1 --run-id a --max-steps 1
