@@ -52,9 +52,47 @@ static void add_num(cJSON *o, const char *k, double v) {
     else cJSON_AddNullToObject(o, k);
 }
 
+/* ---------------------------------------------------------------- drawing tasks */
+
+#define MAX_TOO_LONG 1000   /* tasks in a row that do not fit before the stage is an error */
+
+/* Tokens a task takes: its prompt and <|sep|>, plus (SFT) its reference and <|endoftext|>. */
+static int task_tokens(const Trainer *t, const Task *k, int with_reference) {
+    size_t lp = strlen(k->prompt), lr = with_reference ? strlen(k->reference) : 0;
+    int *buf = malloc((lp + lr + 1) * sizeof *buf);
+    if (!buf) return -1;
+    int n = (int)tokenizer_encode(&t->tok, (const unsigned char *)k->prompt, lp, buf) + 1;
+    if (with_reference) n += (int)tokenizer_encode(&t->tok, (const unsigned char *)k->reference, lr, buf) + 1;
+    free(buf);
+    return n;
+}
+
+/* The next task of the stage that fits the context: a source such as GSM8K's JSONL may
+ * hold prompts longer than a small policy's context. Those are skipped and counted
+ * (t->too_long), with one warning per run; the stream stays deterministic. */
+static int draw_fitting(Trainer *t, int si, Task *out, char *err, size_t errlen) {
+    const StageSettings *s = &t->set[si];
+    int sft = curriculum_stage(t->cur, si)->mode == STAGE_SFT, T = t->m.cfg.max_seq;
+    for (int tries = 0; tries < MAX_TOO_LONG; tries++) {
+        if (curriculum_draw(t->cur, out, err, errlen)) return -1;
+        int n = task_tokens(t, out, sft);
+        if (n < 0) { task_free(out); snprintf(err, errlen, "out of memory"); return -1; }
+        if (sft ? n - 1 <= T : n + s->max_new_tokens <= T) return 0;
+        if (!t->too_long++)
+            fprintf(stderr, "rlvr train: warning: task %s needs %d tokens%s, more than the context of %d: skipped "
+                            "(tasks that do not fit are skipped and counted as tasks_too_long)\n",
+                    out->id, n, sft ? "" : " before its completion", T);
+        task_free(out);
+    }
+    snprintf(err, errlen, "stage %s: %d tasks in a row do not fit the context of %d tokens (raise `context`)",
+             curriculum_stage(t->cur, si)->name, MAX_TOO_LONG, T);
+    return -1;
+}
+
 /* ---------------------------------------------------------------- SFT */
 
 int trainer_sft_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen) {
+    long too_long0 = t->too_long;
     const StageSettings *s = &t->set[si];
     const Stage *st = curriculum_stage(t->cur, si);
     int B = (int)s->batch_size, T = t->m.cfg.max_seq;
@@ -64,7 +102,7 @@ int trainer_sft_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errle
     if (!tasks || !seq || !len || !np) { snprintf(err, errlen, "out of memory"); goto done; }
     int maxT = 1;
     for (int b = 0; b < B; b++, drawn++) {
-        if (curriculum_draw(t->cur, &tasks[b], err, errlen)) goto done;
+        if (draw_fitting(t, si, &tasks[b], err, errlen)) goto done;
         const Task *k = &tasks[b];
         if (!k->reference[0]) {
             snprintf(err, errlen, "stage %s: task %s has no reference to learn (an sft stage needs worked solutions)", st->name, k->id);
@@ -117,6 +155,7 @@ int trainer_sft_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errle
     add_num(metrics, "learning_rate", lr);
     add_num(metrics, "tokens_per_s_train", tokens / (dt > 0 ? dt : 1e-9));
     add_num(metrics, "time_update_s", dt);
+    if (t->too_long > too_long0) add_num(metrics, "tasks_too_long", (double)(t->too_long - too_long0));
 done:
     for (int b = 0; b < drawn && b < B; b++) task_free(&tasks[b]);
     for (int b = 0; b < B && seq; b++) free(seq[b]);
@@ -150,7 +189,7 @@ static int sample_round(Trainer *t, int si, int n, uint64_t stream, Round *rd, d
     rd->ptr = calloc((size_t)n, sizeof *rd->ptr);
     if (!rd->tasks || !rd->ptr) { snprintf(err, errlen, "out of memory"); return -1; }
     for (int i = 0; i < n; i++) {
-        if (curriculum_draw(t->cur, &rd->tasks[i], err, errlen)) return -1;
+        if (draw_fitting(t, si, &rd->tasks[i], err, errlen)) return -1;
         rd->n_tasks++;
         rd->ptr[i] = &rd->tasks[i];
     }
@@ -265,6 +304,7 @@ int trainer_snapshot_reference(Trainer *t, char *err, size_t errlen) {
 }
 
 int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen) {
+    long too_long0 = t->too_long;
     const StageSettings *s = &t->set[si];
     int P = (int)s->prompts, G = (int)s->group_size;
     int max_rounds = 1 + (s->dynamic_sampling ? (int)s->refill_budget : 0);
@@ -391,6 +431,7 @@ int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen
     add_num(metrics, "time_sample_s", t_sample);
     add_num(metrics, "time_verify_s", t_verify);
     add_num(metrics, "time_update_s", t_update);
+    if (t->too_long > too_long0) add_num(metrics, "tasks_too_long", (double)(t->too_long - too_long0));
 done:
     for (int i = 0; i < n_rounds; i++) round_free(&rounds[i]);
     free(rounds); free(rows); free(lens); free(adv);

@@ -39,6 +39,7 @@ typedef struct {
     int calculator_off;        /* --no-calculator */
     long step;                 /* optimisation steps done (global) */
     int nan_streak;            /* updates skipped in a row for a non-finite loss or gradient */
+    long too_long;             /* tasks skipped because they do not fit the context */
     FILE *samples;             /* samples.jsonl (may be NULL) */
     /* batch buffers, grown on demand: (rows * T) */
     size_t cap;

@@ -378,6 +378,28 @@ expect_err 'non-finite'
 expect_status nan failed
 [ -s "$RUNS/nan/checkpoints/latest.ckpt" ] || fail "no checkpoint saved when the run stopped"
 
+check "tasks longer than the context are skipped and counted, not fatal"
+long=$(seq -s ' ' 1 150)
+{ for i in 1 2 3; do printf '{"question":"%s %d?","answer":"#### %d"}\n' "$long" "$i" "$i"; done
+  for i in 4 5; do printf '{"question":"What is %d?","answer":"#### %d"}\n' "$i" "$i"; done; } >"$TMP/mixed.jsonl"
+cat >"$TMP/mixed.lua" <<LUA
+local rlvr = require("rlvr")
+local function add()
+  local a, b = math.random(1, 9), math.random(1, 9)
+  return { prompt = ("What is %d + %d?"):format(a, b), reference = ("#### %d"):format(a + b) }
+end
+return rlvr.curriculum{ name = "mixed",
+  defaults = { preset = "tiny", vocab = 300, context = 64, max_new_tokens = 16, eval_every = 0 },
+  stages = { { name = "s", mode = "sft", steps = 3, batch_size = 4, sources = { { jsonl = "$TMP/mixed.jsonl" } } },
+             { name = "r", mode = "rl", verifier = "arith", prompts = 2, group_size = 2, steps = 2,
+               sources = { { jsonl = "$TMP/mixed.jsonl" } } } },
+  eval = { n = 4, seed = 3, sources = { add }, verifier = "arith" } }
+LUA
+train "$TMP/mixed.lua" --seed 1 --run-id mixed
+expect_rc 0
+expect_err 'skipped'
+grep -q '"tasks_too_long":' "$RUNS/mixed/metrics.jsonl" || fail "metrics.jsonl does not count the tasks that did not fit"
+
 check "--config overrides a setting and config.json records it"
 echo '{"lr": 0.0005}' >"$TMP/lr.json"
 train "$TMP/t.lua" --seed 1 --run-id cfg --config "$TMP/lr.json" --max-steps 1
