@@ -241,6 +241,27 @@ static void write_sample(Trainer *t, int si, const Round *rd, int i) {
 
 typedef struct { const Rollout *r; int seq; double adv; } Row;
 
+/* Rows per chunk of an update: the gradient of a minibatch accumulates over chunks. */
+#define UPDATE_CHUNK 32
+
+static int row_total_length(const Row *r) { return r->r->prompt_len[r->seq] + r->r->comp[r->seq].n; }
+
+/* By length, ties by position, so the order is the same on every run. */
+static int row_cmp_length(const void *a, const void *b) {
+    const Row *x = a, *y = b;
+    int lx = row_total_length(x), ly = row_total_length(y);
+    if (lx != ly) return lx < ly ? -1 : 1;
+    if (x->r != y->r) return x->r < y->r ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The loss tokens of a row, as build_rows masks them. */
+static int row_loss_tokens(const StageSettings *s, const Row *row) {
+    const Completion *c = &row->r->comp[row->seq];
+    if (s->truncated == TRUNC_MASK && (c->finish == FINISH_LENGTH || c->finish == FINISH_CONTEXT)) return 0;
+    return c->n - c->n_tool;
+}
+
 /* Lay the rows out as (rows, T) inputs/targets with the loss mask and old log-probs. */
 static int build_rows(Trainer *t, const StageSettings *s, const Row *rows, int n, int *T_out, int *lens,
                       char *err, size_t errlen) {
@@ -381,42 +402,57 @@ int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen
     int n_rows = kept * G, T = 1, skipped = 0, updates = 0, passes = 0;
     rc = 0;
     if (n_rows > 0) {
-        if (build_rows(t, s, rows, n_rows, &T, lens, err, errlen)) { rc = -1; goto done; }
-        double *row_adv = malloc((size_t)n_rows * sizeof *row_adv);
-        if (!row_adv) { snprintf(err, errlen, "out of memory"); rc = -1; goto done; }
-        for (int i = 0; i < n_rows; i++) row_adv[i] = rows[i].adv;
         int use_ref = s->kl_beta > 0 && t->have_ref;
         int mbs = (int)s->minibatches < n_rows ? (int)s->minibatches : n_rows;
         PolicyLossConfig pc = { s->clip_low, s->clip_high, s->kl_beta, s->loss_agg, (int)s->max_new_tokens };
+        Row *sorted = malloc((size_t)n_rows * sizeof *sorted);
+        double *chunk_adv = malloc(UPDATE_CHUNK * sizeof *chunk_adv);
+        if (!sorted || !chunk_adv) { free(sorted); free(chunk_adv); snprintf(err, errlen, "out of memory"); rc = -1; goto done; }
         double t0 = util_now();
-        for (int mb = 0; mb < mbs && use_ref; mb++) {   /* the reference once, before any update */
-            int lo = n_rows * mb / mbs, hi = n_rows * (mb + 1) / mbs;
-            if (model_forward(&t->ref, t->in + (size_t)lo * T, t->tg + (size_t)lo * T, NULL, 1.0f, hi - lo, T, err, errlen)) {
-                free(row_adv); rc = -1; goto done;
-            }
-            memcpy(t->lp_ref + (size_t)lo * T, t->ref.acts.logprobs, (size_t)(hi - lo) * T * sizeof(float));
-        }
-        for (int ep = 0; ep < s->epochs; ep++)
-            for (int mb = 0; mb < mbs; mb++) {
+        for (int ep = 0; ep < s->epochs && rc == 0; ep++)
+            for (int mb = 0; mb < mbs && rc == 0; mb++) {
                 int lo = n_rows * mb / mbs, hi = n_rows * (mb + 1) / mbs, B = hi - lo;
-                size_t off = (size_t)lo * T;
-                if (model_forward(&t->m, t->in + off, t->tg + off, NULL, 1.0f, B, T, err, errlen)) {
-                    free(row_adv); rc = -1; goto done;
-                }
-                if (ep == 0) ent_sum += masked_entropy(&t->m, t->mask + off, B, T, &ent_n);
-                PolicyLossStats before = ls;
-                float D = rl_policy_weights(&pc, t->m.acts.logprobs, t->lp_old + off, use_ref ? t->lp_ref + off : NULL,
-                                            t->mask + off, row_adv + lo, lens + lo, B, T, t->w + off, &ls);
-                train_tokens += (long)B * T;
-                passes++;
-                if (!isfinite(ls.objective - before.objective)) { skipped = 1; ls = before; passes--; continue; }
+                /* One update per minibatch, its gradient accumulated over chunks of rows of
+                 * similar length, each padded only to its own longest row (padding every row
+                 * to the batch's longest wasted about 40% of the work). */
+                memcpy(sorted, rows + lo, (size_t)B * sizeof *sorted);
+                qsort(sorted, (size_t)B, sizeof *sorted, row_cmp_length);
+                double D = 0;
+                for (int i = 0; i < B; i++) D += row_loss_tokens(s, &sorted[i]);
+                if (s->loss_agg == AGG_SEQ_MEAN) D = B;
+                else if (s->loss_agg == AGG_CONSTANT) D = (double)B * s->max_new_tokens;
+                if (D <= 0) D = 1;
                 model_zero_grad(&t->m);
-                model_backward(&t->m, t->in + off, t->w + off, D);
+                int finite = 1;
+                for (int c = 0; c < B && finite; c += UPDATE_CHUNK) {
+                    int nc = B - c < UPDATE_CHUNK ? B - c : UPDATE_CHUNK;
+                    if (build_rows(t, s, sorted + c, nc, &T, lens, err, errlen)) { rc = -1; break; }
+                    if (use_ref) {
+                        if (model_forward(&t->ref, t->in, t->tg, NULL, 1.0f, nc, T, err, errlen)) { rc = -1; break; }
+                        memcpy(t->lp_ref, t->ref.acts.logprobs, (size_t)nc * T * sizeof(float));
+                    }
+                    if (model_forward(&t->m, t->in, t->tg, NULL, 1.0f, nc, T, err, errlen)) { rc = -1; break; }
+                    if (ep == 0) ent_sum += masked_entropy(&t->m, t->mask, nc, T, &ent_n);
+                    for (int i = 0; i < nc; i++) chunk_adv[i] = sorted[c + i].adv;
+                    PolicyLossStats before = ls;
+                    float Dc = rl_policy_weights(&pc, t->m.acts.logprobs, t->lp_old, use_ref ? t->lp_ref : NULL, t->mask,
+                                                 chunk_adv, lens, nc, T, t->w, &ls);
+                    /* The chunk's objective was normalised by its own denominator. */
+                    ls.objective = before.objective + (ls.objective - before.objective) * Dc / D;
+                    if (!isfinite(ls.objective)) { finite = 0; ls = before; break; }
+                    model_backward(&t->m, t->in, t->w, (float)D);
+                    train_tokens += (long)nc * T;
+                }
+                if (rc) break;
+                if (!finite) { skipped = 1; continue; }
+                passes++;
                 if (update(t, &gnorm, &lr) == STEP_SKIPPED_NONFINITE) skipped = 1;
                 else updates++;
             }
         t_update = util_now() - t0;
-        free(row_adv);
+        free(sorted);
+        free(chunk_adv);
+        if (rc) goto done;
         if (skipped) rc = STEP_SKIPPED_NONFINITE;
     }
     add_num(metrics, "loss", passes ? -ls.objective / passes : NAN);   /* mean over minibatch passes */
