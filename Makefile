@@ -19,6 +19,19 @@ CFLAGS  += -std=gnu11 -Wall -Wextra $(OPT) $(NATIVE) $(SAN) -fopenmp -g \
 # loops share one threading runtime whatever the system's libblas alternative is.
 LDLIBS  += $(SAN) -L$(BLASDIR) -Wl,-rpath,$(BLASDIR) -lopenblas -lcjson -lgmp -llua5.4 -lz -lm -fopenmp -lseccomp -lgit2
 
+# MPI (engine/dist.h): with mpicc on PATH every object gets -DRLVR_MPI and MPI's include
+# flags, and the programs link libmpi; `make MPI=0` (or no mpicc) builds without MPI.
+# CC stays gcc: only mpicc's flags are used. Objects depend on a stamp naming the
+# setting, so switching it rebuilds them.
+ifndef MPI
+MPI     := $(if $(shell command -v mpicc 2>/dev/null),1,0)
+endif
+ifeq ($(MPI),1)
+CFLAGS  += -DRLVR_MPI $(shell mpicc --showme:compile)
+LDLIBS  += $(shell mpicc --showme:link)
+endif
+MPI_STAMP := $(BUILD)/.mpi-$(MPI)
+
 # Every .c in a component folder is part of the program; engine/main.c holds main().
 POLICY_SRC := $(wildcard policy/*.c)
 TASKS_SRC  := $(wildcard tasks/*.c)
@@ -37,7 +50,10 @@ all: deps
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/%.o: %.c
+$(MPI_STAMP):
+	@mkdir -p $(BUILD); rm -f $(BUILD)/.mpi-*; touch $@
+
+$(BUILD)/%.o: %.c $(MPI_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DRLVR_COMMIT=\"$(COMMIT)\" -MMD -MP -c $< -o $@
 
@@ -47,9 +63,13 @@ $(RLVR): $(BUILD)/engine/main.o $(LIB_OBJ)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# The multi-process checks of engine/dist.c, run by tests/cli_mpi.sh under mpirun.
+$(BUILD)/tests/mpi_allreduce_check: $(BUILD)/tests/mpi_allreduce_check.o $(BUILD)/engine/dist.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # The suite: every cmocka binary, then the command-line checks; stops at the first failure.
 test: deps
-	@$(MAKE) --no-print-directory $(RLVR) $(TEST_BINS)
+	@$(MAKE) --no-print-directory $(RLVR) $(TEST_BINS) $(BUILD)/tests/mpi_allreduce_check
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
 	@echo "== tests/cli.sh"; tests/cli.sh $(RLVR)
 	@echo "== tests/cli_policy.sh"; tests/cli_policy.sh $(RLVR)
@@ -60,6 +80,7 @@ test: deps
 	@echo "== tests/cli_eval.sh"; tests/cli_eval.sh $(RLVR)
 	@echo "== tests/cli_train.sh"; tests/cli_train.sh $(RLVR)
 	@echo "== tests/cli_runs.sh"; tests/cli_runs.sh $(RLVR)
+	@echo "== tests/cli_mpi.sh"; tests/cli_mpi.sh $(RLVR) $(BUILD)/tests/mpi_allreduce_check
 	@if [ -z "$(SAN)" ]; then echo "== tests/attacks.sh"; tests/attacks.sh $(RLVR); \
 	 else echo "== tests/attacks.sh skipped: a sanitizer build cannot run under its address-space limit"; fi
 	@echo "ALL TESTS PASSED"

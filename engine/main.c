@@ -1,6 +1,7 @@
 /* rlvr: the command line. Dispatches to the subcommands and, before anything else,
  * makes sure OpenBLAS runs the kernel this CPU deserves (see policy/blas.h). */
 #include "engine/commands.h"
+#include "engine/dist.h"
 #include "engine/util.h"
 #include "policy/blas.h"
 #include <stdio.h>
@@ -51,21 +52,25 @@ static int cmd_info(int argc, char **argv) {
     (void)argv;
     if (argc > 0 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         printf("usage: rlvr info\n\nPrints the build commit, the OpenBLAS kernel and threading, and the\n"
-               "thread count as one JSON line.\n");
+               "thread count as one JSON line, with \"mpi\" (built with MPI), and this process's\n"
+               "\"rank\" and the job's \"size\" (1 unless started by mpirun).\n");
         return 0;
     }
     printf("{\"commit\":\"%s\",\"blas_core\":\"%s\",\"blas_threading\":\"%s\",\"threads\":%d,"
-           "\"openblas_coretype_env\":\"%s\"}\n",
+           "\"openblas_coretype_env\":\"%s\",\"mpi\":%s,\"rank\":%d,\"size\":%d}\n",
            RLVR_COMMIT, blas_corename(), blas_threading(), util_get_threads(),
-           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "",
+           dist_built_with_mpi() ? "true" : "false", dist_rank(), dist_size());
     return 0;
 }
 
 int main(int argc, char **argv) {
-    blas_fix_kernel(argv);
+    blas_fix_kernel(argv);   /* may exec: before MPI_Init */
+    if (dist_init(&argc, &argv) != 0) exit(1);
     if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         fputs(USAGE, argc < 2 ? stderr : stdout);
+        dist_finalize();
         exit(argc < 2 ? 2 : 0);
     }
     const char *cmd = argv[1];
@@ -86,5 +91,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "rlvr: unknown command '%s' (try rlvr help)\n", cmd);
         rc = 2;
     }
+    dist_finalize();
     exit(rc);
 }

@@ -3,7 +3,8 @@
 # Run by `make deps` (and so by `make`, `make test`, `make demo`).
 set -e
 PKGS="gcc make pkg-config liblua5.4-dev libgit2-dev libopenblas-dev libopenblas-openmp-dev
-      libopenblas0-openmp libcjson-dev libseccomp-dev libcmocka-dev zlib1g-dev libgmp-dev tcc chromium"
+      libopenblas0-openmp libcjson-dev libseccomp-dev libcmocka-dev zlib1g-dev libgmp-dev tcc chromium
+      libopenmpi-dev openmpi-bin"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
