@@ -1,6 +1,8 @@
 /* report: the static HTML page of runs. See report.h. */
 #include "engine/report.h"
 #include "engine/plot.h"
+#include "engine/run_files.h"
+#include "policy/atomicfile.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,33 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static int mkdir_p(const char *path, char *err, size_t errlen) {
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0755) && errno != EEXIST) {
-            snprintf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
-            return -1;
-        }
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) && errno != EEXIST) {
-        snprintf(err, errlen, "%s: cannot create: %s", buf, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a directory", buf);
-        return -1;
-    }
-    return 0;
-}
 
 /* HTML text: & < > " ' escaped, control characters dropped. NULL or "" is a dash. */
 static void put_text(FILE *f, const char *s) {
@@ -69,11 +44,12 @@ static void put_class(FILE *f, const char *s) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) fputc(*p, f);
 }
 
-enum { CH_REWARD, CH_PASS1, CH_KL, CH_LENGTH, NCHARTS };
+enum { CH_REWARD = REPORT_CHART_REWARD, CH_PASS1 = REPORT_CHART_PASS1, CH_KL = REPORT_CHART_KL,
+       CH_LENGTH = REPORT_CHART_LENGTH, NCHARTS = REPORT_NCHARTS };
 
-/* The SVG of one chart over all runs (malloc'd, NULL when out of memory). Held-out
- * pass@1 exists only at evaluation steps: its finite points are joined into one line. */
-static char *chart(const ReportRun *runs, int n, int which) {
+/* Held-out pass@1 exists only at evaluation steps: its finite points are joined into one
+ * line; the other metrics keep their gaps. */
+char *report_chart_svg(const ReportRun *runs, int n, int which, double reward_smooth) {
     PlotSeries *s = calloc((size_t)(n ? n : 1), sizeof *s);
     double **own = calloc((size_t)(n ? n : 1) * 2, sizeof *own);
     char *svg = NULL;
@@ -102,10 +78,10 @@ static char *chart(const ReportRun *runs, int n, int which) {
         }
     }
     static const char *const titles[NCHARTS] = { "Reward", "Held-out pass@1", "KL to reference", "Completion length" };
-    static const char *const ylabels[NCHARTS] = { "mean reward (0-1)", "pass@1 (fraction)",
-                                                  "KL (nats/token)", "length (tokens)" };
+    static const char *const ylabels[NCHARTS] = { "reward (mean per step)", "pass@1 (fraction)",
+                                                  "KL (nats/token)", "tokens" };
     PlotOptions o = { .title = titles[which], .xlabel = "step", .ylabel = ylabels[which],
-                      .smooth = which == CH_REWARD ? 0.8 : 0, .width = 640, .height = 360,
+                      .smooth = which == CH_REWARD ? reward_smooth : 0, .width = 640, .height = 360,
                       .y_from_zero = which != CH_REWARD };
     svg = plot_svg(s, n, &o);
 done:
@@ -135,26 +111,22 @@ static const char *CSS =
 int report_write(const char *dir, const ReportRun *runs, int n, char *err, size_t errlen) {
     if (!dir || !*dir) { snprintf(err, errlen, "report: no directory"); return -1; }
     if (n < 0 || (n > 0 && !runs)) n = 0;
-    if (mkdir_p(dir, err, errlen)) return -1;
+    if (run_mkdir_p(dir, err, errlen)) return -1;
     char *svg[NCHARTS] = { 0 };
     for (int c = 0; c < NCHARTS; c++)
-        if (!(svg[c] = chart(runs, n, c))) {
+        if (!(svg[c] = report_chart_svg(runs, n, c, 0.8))) {
             for (int k = 0; k < c; k++) free(svg[k]);
             snprintf(err, errlen, "report: out of memory");
             return -1;
         }
-    char tmp[4200], final[4200];
+    char final[4200];
     snprintf(final, sizeof final, "%s/index.html", dir);
-    snprintf(tmp, sizeof tmp, "%s/.index.html.XXXXXX", dir);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot create: %s", tmp, strerror(errno));
-        if (fd >= 0) { close(fd); unlink(tmp); }
+    AtomicFile af;
+    if (atomic_open(&af, final, err, errlen)) {
         for (int c = 0; c < NCHARTS; c++) free(svg[c]);
         return -1;
     }
-    fchmod(fd, 0644);   /* mkstemp's 0600 would hide the page from a web server */
+    FILE *f = af.f;   /* written with stdio; atomic_commit checks the stream's errors */
 
     time_t now = time(NULL);
     struct tm tm;
@@ -215,18 +187,5 @@ int report_write(const char *dir, const ReportRun *runs, int n, char *err, size_
     }
     fputs("</div>\n</body>\n</html>\n", f);
 
-    int bad = ferror(f);
-    if (fflush(f) || fsync(fileno(f))) bad = 1;
-    if (fclose(f)) bad = 1;
-    if (bad) {
-        snprintf(err, errlen, "%s: cannot write: %s", tmp, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, final)) {
-        snprintf(err, errlen, "%s: cannot rename to %s: %s", tmp, final, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return atomic_commit(&af, err, errlen);
 }

@@ -21,4 +21,9 @@ typedef struct {
  * <meta http-equiv="refresh" content="60">. Returns 0, or -1 with a message in err. */
 int report_write(const char *dir, const ReportRun *runs, int n, char *err, size_t errlen);
 
+/* One of the page's charts as a standalone SVG (malloc'd; NULL when out of memory), for
+ * `rlvr runs plot`: every run a series; reward smoothed with weight reward_smooth. */
+enum { REPORT_CHART_REWARD, REPORT_CHART_PASS1, REPORT_CHART_KL, REPORT_CHART_LENGTH, REPORT_NCHARTS };
+char *report_chart_svg(const ReportRun *runs, int n, int which, double reward_smooth);
+
 #endif

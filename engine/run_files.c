@@ -9,9 +9,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *path, char *err, size_t errlen) {
+int run_mkdir_p(const char *path, char *err, size_t errlen) {
     char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { snprintf(err, errlen, "%s: path too long", path); return -1; }
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
         *p = 0;
@@ -19,12 +19,14 @@ static int mkdir_p(const char *path, char *err, size_t errlen) {
         *p = '/';
     }
     if (mkdir(buf, 0755) && errno != EEXIST) { snprintf(err, errlen, "%s: cannot create: %s", buf, strerror(errno)); return -1; }
+    struct stat st;
+    if (stat(buf, &st) || !S_ISDIR(st.st_mode)) { snprintf(err, errlen, "%s: not a directory", buf); return -1; }
     return 0;
 }
 
 int run_create_dir(const char *runs_dir, const char *id, const char *name, char *dir, size_t dirlen,
                    char *id_out, size_t idlen, char *err, size_t errlen) {
-    if (mkdir_p(runs_dir, err, errlen)) return -1;
+    if (run_mkdir_p(runs_dir, err, errlen)) return -1;
     char gen[256];
     if (!id) {
         time_t now = time(NULL);
@@ -72,7 +74,7 @@ int run_write_json(const char *dir, const char *name, const cJSON *j, char *err,
     return atomic_commit(&a, err, errlen);
 }
 
-static char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
+char *run_read_file(const char *path, size_t *len, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
     size_t cap = 4096, n = 0;
@@ -95,7 +97,7 @@ static char *read_all(const char *path, size_t *len, char *err, size_t errlen) {
 
 cJSON *run_read_json(const char *path, char *err, size_t errlen) {
     size_t n;
-    char *text = read_all(path, &n, err, errlen);
+    char *text = run_read_file(path, &n, err, errlen);
     if (!text) return NULL;
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, n, &end, 0);
@@ -110,7 +112,7 @@ cJSON *run_read_json(const char *path, char *err, size_t errlen) {
 
 int run_copy_file(const char *src, const char *dir, const char *name, char *err, size_t errlen) {
     size_t n;
-    char *text = read_all(src, &n, err, errlen);
+    char *text = run_read_file(src, &n, err, errlen);
     if (!text) return -1;
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -143,7 +145,7 @@ int run_truncate_jsonl(const char *dir, const char *name, long step, char *err, 
     snprintf(path, sizeof path, "%s/%s", dir, name);
     if (access(path, F_OK) != 0) return 0;
     size_t n;
-    char *text = read_all(path, &n, err, errlen);
+    char *text = run_read_file(path, &n, err, errlen);
     if (!text) return -1;
     AtomicFile a;
     if (atomic_open(&a, path, err, errlen)) { free(text); return -1; }

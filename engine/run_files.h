@@ -17,6 +17,10 @@ int  run_create_dir(const char *runs_dir, const char *id, const char *name, char
                     char *id_out, size_t idlen, char *err, size_t errlen);
 /* RUN as a path holding config.json, else runs_dir/RUN. */
 int  run_find_dir(const char *runs_dir, const char *run, char *dir, size_t dirlen, char *err, size_t errlen);
+/* mkdir -p; the path must end up a directory. */
+int  run_mkdir_p(const char *path, char *err, size_t errlen);
+/* A whole file, malloc'd and NUL-terminated (*len bytes). NULL with err. */
+char *run_read_file(const char *path, size_t *len, char *err, size_t errlen);
 int  run_write_json(const char *dir, const char *name, const cJSON *j, char *err, size_t errlen);
 cJSON *run_read_json(const char *path, char *err, size_t errlen);
 int  run_copy_file(const char *src, const char *dir, const char *name, char *err, size_t errlen);

@@ -64,24 +64,14 @@ int run_record_process(const char *run_dir, char *err, size_t errlen) {
 /* A file of the run directory (NULL data when it does not exist). keep_lines > 0 keeps
  * only the last that many lines. */
 static int read_file(const char *dir, const char *name, int keep_lines, char **data, size_t *len) {
-    char path[4300];
+    char path[4300], err[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return errno == ENOENT ? 0 : -1;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) { free(buf); buf = NULL; break; }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
+    if (access(path, F_OK) != 0) return errno == ENOENT ? 0 : -1;
+    char *buf = run_read_file(path, len, err, sizeof err);
     if (!buf) return -1;
+    size_t n = *len;
     if (keep_lines > 0) {
         size_t start = n;
         int lines = 0;
@@ -90,10 +80,9 @@ static int read_file(const char *dir, const char *name, int keep_lines, char **d
             start--;
         }
         memmove(buf, buf + start, n - start);
-        n -= start;
+        *len = n - start;
     }
     *data = buf;
-    *len = n;
     return 0;
 }
 

@@ -219,9 +219,10 @@ void runs_free_all(RunInfo *runs, int n) {
     free(runs);
 }
 
-int runs_write_report(const char *dir, const RunInfo *runs, int n, char *err, size_t errlen) {
+/* The report's view of the runs (pointers into runs; free the array only). */
+static ReportRun *to_report_runs(const RunInfo *runs, int n) {
     ReportRun *rr = calloc((size_t)(n ? n : 1), sizeof *rr);
-    if (!rr) { snprintf(err, errlen, "out of memory"); return -1; }
+    if (!rr) return NULL;
     for (int i = 0; i < n; i++) {
         const RunInfo *ri = &runs[i];
         ReportRun *p = &rr[i];
@@ -245,9 +246,22 @@ int runs_write_report(const char *dir, const RunInfo *runs, int n, char *err, si
         p->kl = ri->kl;
         p->length = ri->length;
     }
+    return rr;
+}
+
+int runs_write_report(const char *dir, const RunInfo *runs, int n, char *err, size_t errlen) {
+    ReportRun *rr = to_report_runs(runs, n);
+    if (!rr) { snprintf(err, errlen, "out of memory"); return -1; }
     int rc = report_write(dir, rr, n, err, errlen);
     free(rr);
     return rc;
+}
+
+char *runs_chart_svg(const RunInfo *runs, int n, int which, double reward_smooth) {
+    ReportRun *rr = to_report_runs(runs, n);
+    char *svg = rr ? report_chart_svg(rr, n, which, reward_smooth) : NULL;
+    free(rr);
+    return svg;
 }
 
 int runs_refresh_report(const char *runs_dir, char *err, size_t errlen) {

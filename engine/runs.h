@@ -41,6 +41,8 @@ const char *runs_str(const cJSON *obj, const char *key);
 
 /* Write <dir>/index.html (report_write) of the given runs. */
 int runs_write_report(const char *dir, const RunInfo *runs, int n, char *err, size_t errlen);
+/* One of the report's charts (REPORT_CHART_* in engine/report.h) as an SVG, malloc'd. */
+char *runs_chart_svg(const RunInfo *runs, int n, int which, double reward_smooth);
 
 /* Regenerate <runs_dir>/report/index.html from the records (all runs). 0 or -1 with err. */
 int runs_refresh_report(const char *runs_dir, char *err, size_t errlen);

@@ -4,6 +4,8 @@
 #include "engine/plot.h"
 #include "engine/records.h"
 #include "engine/runs.h"
+#include "engine/report.h"
+#include "policy/atomicfile.h"
 #include "engine/util.h"
 #include <errno.h>
 #include <limits.h>
@@ -717,69 +719,6 @@ done:
 
 /* ---------------------------------------------------------------- plot */
 
-enum { CH_REWARD, CH_PASS1, CH_KL, CH_LENGTH, NCHARTS };
-
-/* One chart over the runs: each run's finite points of the metric. */
-static char *plot_chart(const RunInfo *runs, int n, int which, double smooth) {
-    static const char *const titles[NCHARTS] = { "Reward", "Held-out pass@1", "KL to reference",
-                                                 "Completion length" };
-    static const char *const ylabels[NCHARTS] = { "reward (mean per step)", "pass@1 (fraction)",
-                                                  "KL (nats/token)", "tokens" };
-    PlotSeries *s = calloc((size_t)n, sizeof *s);
-    double **own = calloc((size_t)n * 2, sizeof *own);
-    char *svg = NULL;
-    if (!s || !own) goto done;
-    for (int i = 0; i < n; i++) {
-        const RunInfo *ri = &runs[i];
-        const double *y = which == CH_REWARD ? ri->reward : which == CH_PASS1 ? ri->pass1
-                        : which == CH_KL ? ri->kl : ri->length;
-        size_t m = (size_t)(ri->n ? ri->n : 1);
-        double *xs = malloc(sizeof(double) * m), *ys = malloc(sizeof(double) * m);
-        own[2 * i] = xs;
-        own[2 * i + 1] = ys;
-        if (!xs || !ys) goto done;
-        int k = 0;
-        for (int j = 0; j < ri->n; j++)
-            if (isfinite(ri->step[j]) && isfinite(y[j])) { xs[k] = ri->step[j]; ys[k] = y[j]; k++; }
-        s[i] = (PlotSeries){ .label = ri->id, .x = xs, .y = ys, .n = k };
-    }
-    PlotOptions o = { .title = titles[which], .xlabel = "step", .ylabel = ylabels[which],
-                      .smooth = which == CH_REWARD ? smooth : 0, .width = 640, .height = 360,
-                      .y_from_zero = which != CH_REWARD };
-    svg = plot_svg(s, n, &o);
-done:
-    if (own) for (int i = 0; i < 2 * n; i++) free(own[i]);
-    free(own);
-    free(s);
-    return svg;
-}
-
-/* Write data to path through a temporary file in its directory, then rename. */
-static int write_atomic(const char *path, const char *data, size_t len, char *err, size_t errlen) {
-    char tmp[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    int dl = slash ? (int)(slash - path) : 0;
-    if (snprintf(tmp, sizeof tmp, "%.*s%s.%s.XXXXXX", dl, path, slash ? "/" : "", slash ? slash + 1 : path) >=
-        (int)sizeof tmp) {
-        snprintf(err, errlen, "%s: path too long", path);
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) { snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno)); return -1; }
-    FILE *f = fdopen(fd, "w");
-    if (!f) { close(fd); unlink(tmp); snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
-    fchmod(fd, 0644);
-    int ok = fwrite(data, 1, len, f) == len;
-    ok &= fflush(f) == 0;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 static int runs_plot(int argc, char **argv) {
     Args a;
     int p = parse_args("plot", argc, argv, OPT_OUT | OPT_SMOOTH, PLOT_USAGE, &a);
@@ -790,7 +729,7 @@ static int runs_plot(int argc, char **argv) {
     if (!r) { free(a.pos); return 1; }
     int n = a.npos, loaded = 0, rc = 0;
     RunInfo *runs = calloc((size_t)n, sizeof *runs);
-    char *svg[NCHARTS] = { 0 };
+    char *svg[REPORT_NCHARTS] = { 0 };
     char err[1024];
     if (!runs) { fprintf(stderr, "rlvr runs: out of memory\n"); rc = 1; goto done; }
     for (; loaded < n; loaded++)
@@ -801,8 +740,8 @@ static int runs_plot(int argc, char **argv) {
         }
     double smooth = a.smooth_given ? a.smooth : 0.8;
     size_t total = 512;
-    for (int c = 0; c < NCHARTS; c++) {
-        if (!(svg[c] = plot_chart(runs, n, c, smooth))) { fprintf(stderr, "rlvr runs: out of memory\n"); rc = 1; goto done; }
+    for (int c = 0; c < REPORT_NCHARTS; c++) {
+        if (!(svg[c] = runs_chart_svg(runs, n, c, smooth))) { fprintf(stderr, "rlvr runs: out of memory\n"); rc = 1; goto done; }
         total += strlen(svg[c]) + 64;
     }
     /* Two by two: each chart a nested <svg> placed with x= and y=. */
@@ -812,7 +751,7 @@ static int runs_plot(int argc, char **argv) {
                     "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1280\" height=\"720\" "
                     "viewBox=\"0 0 1280 720\">\n<title>rlvr runs</title>\n"
                     "<rect x=\"0\" y=\"0\" width=\"1280\" height=\"720\" fill=\"#ffffff\"/>\n");
-    for (int c = 0; c < NCHARTS; c++) {
+    for (int c = 0; c < REPORT_NCHARTS; c++) {
         const char *body = svg[c];
         if (strncmp(body, "<svg", 4) != 0) { free(doc); fprintf(stderr, "rlvr runs: unexpected chart output\n"); rc = 1; goto done; }
         q += sprintf(q, "<svg x=\"%d\" y=\"%d\"", (c % 2) * 640, (c / 2) * 360);
@@ -822,7 +761,13 @@ static int runs_plot(int argc, char **argv) {
         if (q[-1] != '\n') *q++ = '\n';
     }
     q += sprintf(q, "</svg>\n");
-    if (write_atomic(a.out, doc, (size_t)(q - doc), err, sizeof err)) {
+    AtomicFile af;
+    int wrc = atomic_open(&af, a.out, err, sizeof err);
+    if (!wrc) {
+        atomic_write(&af, doc, (size_t)(q - doc));
+        wrc = atomic_commit(&af, err, sizeof err);
+    }
+    if (wrc) {
         fprintf(stderr, "rlvr runs: %s\n", err);
         rc = 1;
     } else {
@@ -830,7 +775,7 @@ static int runs_plot(int argc, char **argv) {
     }
     free(doc);
 done:
-    for (int c = 0; c < NCHARTS; c++) free(svg[c]);
+    for (int c = 0; c < REPORT_NCHARTS; c++) free(svg[c]);
     if (runs) for (int i = 0; i < loaded; i++) runs_info_free(&runs[i]);
     free(runs);
     free(a.pos);

@@ -476,15 +476,21 @@ done:
 
 /* ---------------------------------------------------------------- evaluation */
 
+/* New tokens per evaluation: `eval_max_new_tokens`, else the most any stage samples. */
+static long eval_max_new(const Trainer *t) {
+    long max_new = t->run.eval_max_new_tokens;
+    for (int i = 0; !max_new && i < curriculum_n_stages(t->cur); i++)
+        if (t->set[i].max_new_tokens > max_new) max_new = t->set[i].max_new_tokens;
+    return max_new;
+}
+
 int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, cJSON *by_group, char *err, size_t errlen) {
     int n = curriculum_n_eval(t->cur);
     const Task **tasks = malloc((size_t)(n ? n : 1) * sizeof *tasks);
     unsigned char *solved = calloc((size_t)(n ? n : 1), 1);
     if (!tasks || !solved) { free(tasks); free(solved); snprintf(err, errlen, "out of memory"); return -1; }
     for (int i = 0; i < n; i++) tasks[i] = curriculum_eval_task(t->cur, i);
-    long max_new = t->run.eval_max_new_tokens;
-    for (int i = 0; !max_new && i < curriculum_n_stages(t->cur); i++)
-        if (t->set[i].max_new_tokens > max_new) max_new = t->set[i].max_new_tokens;
+    long max_new = eval_max_new(t);
     EvalConfig ec = { .calculator = calculator, .max_new_tokens = (int)max_new, .k = 0, .threads = t->threads,
                       .temperature = 1.0, .seed = (uint64_t)t->run.seed, .solved = solved };
     EvalResult res;
@@ -513,9 +519,7 @@ int trainer_eval(Trainer *t, int calculator, double *pass1, double *mean_len, cJ
 }
 
 int trainer_check_eval(Trainer *t, char *err, size_t errlen) {
-    long max_new = t->run.eval_max_new_tokens;
-    for (int i = 0; !max_new && i < curriculum_n_stages(t->cur); i++)
-        if (t->set[i].max_new_tokens > max_new) max_new = t->set[i].max_new_tokens;
+    long max_new = eval_max_new(t);
     for (int i = 0; i < curriculum_n_eval(t->cur); i++) {
         const Task *task = curriculum_eval_task(t->cur, i);
         int *p, len;

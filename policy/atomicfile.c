@@ -53,6 +53,8 @@ static void fsync_dir_of(const char *path) {
 }
 
 int atomic_commit(AtomicFile *a, char *err, size_t errlen) {
+    /* ferror: callers may also write to a->f with stdio directly. */
+    if (!a->failed && ferror(a->f)) { a->failed = 1; a->saved_errno = errno ? errno : EIO; }
     if (!a->failed && (fflush(a->f) != 0 || fsync(fileno(a->f)) != 0)) { a->failed = 1; a->saved_errno = errno; }
     if (fclose(a->f) != 0 && !a->failed) { a->failed = 1; a->saved_errno = errno; }
     a->f = NULL;

@@ -5,7 +5,8 @@
  * a full disk leaves the previous version, never a half-written checkpoint, tokenizer or
  * model. The temporary file is created with O_EXCL and mode 0666, so it gets the process's
  * umask like any other file (mkstemp's 0600 would make checkpoints private to the writer).
- * Write errors are remembered and reported once, by atomic_commit. */
+ * Write errors are remembered and reported once, by atomic_commit, also for text written
+ * to the open stream (AtomicFile.f) with stdio directly. */
 #ifndef RLVR_ATOMICFILE_H
 #define RLVR_ATOMICFILE_H
 #include <limits.h>
