@@ -36,13 +36,13 @@ static const char *USAGE =
 
 /* OpenBLAS reads OPENBLAS_CORETYPE when the library loads, so a better kernel can only
  * be had by starting again with the variable set. The variable being set afterwards
- * also guarantees this happens at most once. */
+ * also guarantees this happens at most once. The restart is silent, because every
+ * command's stderr is its one-line error or progress; `rlvr info` reports it through
+ * RLVR_BLAS_RESTARTED_FROM (the generic kernel OpenBLAS chose first). */
 static void blas_fix_kernel(char **argv) {
     const char *core = blas_preferred_coretype();
     if (!core) return;
-    fprintf(stderr, "rlvr: OpenBLAS chose its generic %s kernel on a CPU with %s; "
-                    "restarting with OPENBLAS_CORETYPE=%s (set the variable yourself to override)\n",
-            blas_corename(), strcmp(core, "SKYLAKEX") == 0 ? "AVX-512" : "AVX2", core);
+    setenv("RLVR_BLAS_RESTARTED_FROM", blas_corename(), 1);
     setenv("OPENBLAS_CORETYPE", core, 1);
     execv("/proc/self/exe", argv);
     fprintf(stderr, "rlvr: could not restart (%m); continuing with the %s kernel\n", blas_corename());
@@ -53,13 +53,16 @@ static int cmd_info(int argc, char **argv) {
     if (argc > 0 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
         printf("usage: rlvr info\n\nPrints the build commit, the OpenBLAS kernel and threading, and the\n"
                "thread count as one JSON line, with \"mpi\" (built with MPI), and this process's\n"
-               "\"rank\" and the job's \"size\" (1 unless started by mpirun).\n");
+               "\"rank\" and the job's \"size\" (1 unless started by mpirun).\n"
+               "\"blas_restarted_from\" names the generic kernel OpenBLAS chose by itself when rlvr\n"
+               "restarted with OPENBLAS_CORETYPE set (empty when it did not).\n");
         return 0;
     }
     printf("{\"commit\":\"%s\",\"blas_core\":\"%s\",\"blas_threading\":\"%s\",\"threads\":%d,"
-           "\"openblas_coretype_env\":\"%s\",\"mpi\":%s,\"rank\":%d,\"size\":%d}\n",
+           "\"openblas_coretype_env\":\"%s\",\"blas_restarted_from\":\"%s\",\"mpi\":%s,\"rank\":%d,\"size\":%d}\n",
            RLVR_COMMIT, blas_corename(), blas_threading(), util_get_threads(),
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "",
+           getenv("RLVR_BLAS_RESTARTED_FROM") ? getenv("RLVR_BLAS_RESTARTED_FROM") : "",
            dist_built_with_mpi() ? "true" : "false", dist_rank(), dist_size());
     return 0;
 }

@@ -3,7 +3,7 @@
 # cli_setup makes $TMP (removed on exit, also running $CLEANUP if a script sets it),
 # $OUT and $ERR for run/run_in, and finds GSM8K as $DATA ($HAVE_GSM8K 1 or 0).
 
-# The notice rlvr prints when it restarts itself for a better BLAS kernel (see cli.sh);
+# The notice older builds printed when restarting for a better BLAS kernel (see cli.sh);
 # it is not part of any command's output.
 RESTART='restarting with OPENBLAS_CORETYPE='
 
