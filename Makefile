@@ -63,13 +63,16 @@ $(RLVR): $(BUILD)/engine/main.o $(LIB_OBJ)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-# The multi-process checks of engine/dist.c, run by tests/cli_mpi.sh under mpirun.
+# The multi-process checks of engine/dist.c, run by tests/cli_mpi.sh under mpirun, and
+# the checkpoint comparison its equivalence tests use.
 $(BUILD)/tests/mpi_allreduce_check: $(BUILD)/tests/mpi_allreduce_check.o $(BUILD)/engine/dist.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/ckpt_compare: $(BUILD)/tests/ckpt_compare.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # The suite: every cmocka binary, then the command-line checks; stops at the first failure.
 test: deps
-	@$(MAKE) --no-print-directory $(RLVR) $(TEST_BINS) $(BUILD)/tests/mpi_allreduce_check
+	@$(MAKE) --no-print-directory $(RLVR) $(TEST_BINS) $(BUILD)/tests/mpi_allreduce_check $(BUILD)/tests/ckpt_compare
 	@set -e; for t in $(TEST_BINS); do echo "== $$t"; $$t; done
 	@echo "== tests/cli.sh"; tests/cli.sh $(RLVR)
 	@echo "== tests/cli_policy.sh"; tests/cli_policy.sh $(RLVR)
@@ -80,7 +83,7 @@ test: deps
 	@echo "== tests/cli_eval.sh"; tests/cli_eval.sh $(RLVR)
 	@echo "== tests/cli_train.sh"; tests/cli_train.sh $(RLVR)
 	@echo "== tests/cli_runs.sh"; tests/cli_runs.sh $(RLVR)
-	@echo "== tests/cli_mpi.sh"; tests/cli_mpi.sh $(RLVR) $(BUILD)/tests/mpi_allreduce_check
+	@echo "== tests/cli_mpi.sh"; tests/cli_mpi.sh $(RLVR) $(BUILD)/tests/mpi_allreduce_check $(BUILD)/tests/ckpt_compare
 	@if [ -z "$(SAN)" ]; then echo "== tests/attacks.sh"; tests/attacks.sh $(RLVR); \
 	 else echo "== tests/attacks.sh skipped: a sanitizer build cannot run under its address-space limit"; fi
 	@echo "ALL TESTS PASSED"

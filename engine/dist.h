@@ -25,11 +25,17 @@
 #ifndef RLVR_DIST_H
 #define RLVR_DIST_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* Join the job if started by mpirun (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK in the
  * environment): MPI_Init. Returns 0, or -1 with a message on stderr. */
 int dist_init(int *argc, char ***argv);
 void dist_finalize(void);
+/* Leave the job after an error that may be this rank's alone: with more than one rank
+ * MPI_Abort (mpirun then stops every rank, so none waits forever in a collective for
+ * this one); otherwise dist_finalize. main() calls it for every exit code but 0, 130 and
+ * 143, which the ranks reach together. */
+void dist_abort(int code);
 int dist_rank(void);
 int dist_size(void);
 /* 1 when MPI was initialised (launched by mpirun in an MPI build). */
@@ -48,5 +54,16 @@ int dist_allgather_f64(const double *mine, int n_mine, double *all, int all_cap,
 /* root's `bytes` bytes of buf into buf on every rank. */
 int dist_bcast(void *buf, size_t bytes, int root, char *err, size_t errlen);
 void dist_barrier(void);
+/* 1 when v is the same on every rank (an allreduce of its minimum and maximum). */
+int dist_same_u64(uint64_t v, int *same, char *err, size_t errlen);
+
+/* This rank's share [*lo, *hi) of n items numbered 0 .. n-1: contiguous, in rank order,
+ * sizes differing by at most one (a share may be empty when n < size). */
+void dist_share(int n, int *lo, int *hi);
+
+/* What this process has passed through the collectives so far: payload bytes (what it
+ * handed to MPI, not what the wire carried) and seconds spent inside them. */
+uint64_t dist_bytes(void);
+double dist_seconds(void);
 
 #endif

@@ -40,7 +40,7 @@ int evaluate_tasks(Sampler *s, const Tokenizer *tok, const Task *const *tasks, c
     SamplerConfig sc = { .temperature = 0.0f, .top_k = 0, .top_p = 1.0f, .max_new_tokens = cfg->max_new_tokens,
                          .stop_token = TOKENIZER_EOT, .seed = cfg->seed };
     Rollout r;
-    if (rollout_generate(&r, s, tok, &sc, tasks, n, 1, cfg->calculator, 0, err, errlen)) return -1;
+    if (rollout_generate(&r, s, tok, &sc, tasks, n, 1, cfg->calculator, 0, 0, err, errlen)) return -1;
     if (rollout_verify(&r, tasks, NULL, 0, verifiers, cfg->threads, err, errlen)) { rollout_free(&r); return -1; }
     long len = 0;
     for (int i = 0; i < n; i++) {
@@ -54,7 +54,7 @@ int evaluate_tasks(Sampler *s, const Tokenizer *tok, const Task *const *tasks, c
     if (cfg->k <= 0) return 0;
 
     sc.temperature = (float)cfg->temperature;
-    if (rollout_generate(&r, s, tok, &sc, tasks, n, cfg->k, cfg->calculator, 1, err, errlen)) return -1;
+    if (rollout_generate(&r, s, tok, &sc, tasks, n, cfg->k, cfg->calculator, 1, 0, err, errlen)) return -1;
     if (rollout_verify(&r, tasks, NULL, 0, verifiers, cfg->threads, err, errlen)) { rollout_free(&r); return -1; }
     double p1 = 0, pk = 0, maj = 0;
     for (int t = 0; t < n; t++) {

@@ -78,6 +78,15 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     int rc;
+    /* Under mpirun with several ranks only `train` splits its work; any other command
+     * would run once per rank, each writing the same files and output. */
+    if (dist_size() > 1 && strcmp(cmd, "train") != 0 && strcmp(cmd, "info") != 0) {
+        if (dist_rank() == 0)
+            fprintf(stderr, "rlvr %s: runs as a single process; under mpirun with several ranks only `rlvr train` "
+                            "is data-parallel (run `rlvr %s` without mpirun)\n", cmd, cmd);
+        dist_finalize();
+        exit(2);
+    }
     if (strcmp(cmd, "bench") == 0) rc = cmd_bench(argc - 2, argv + 2);
     else if (strcmp(cmd, "demo") == 0) rc = cmd_demo(argc - 2, argv + 2);
     else if (strcmp(cmd, "eval") == 0) rc = cmd_eval(argc - 2, argv + 2);
@@ -94,6 +103,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "rlvr: unknown command '%s' (try rlvr help)\n", cmd);
         rc = 2;
     }
-    dist_finalize();
+    /* An error may be this rank's alone while the others wait for it in a collective:
+     * abort the job. 0 and the signal exits (130, 143) the ranks reach together. */
+    if (rc == 0 || rc == 130 || rc == 143) dist_finalize();
+    else dist_abort(rc);
     exit(rc);
 }

@@ -1,4 +1,5 @@
 #include "engine/progress.h"
+#include "engine/dist.h"
 #include "engine/util.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@ void progress_start(Progress *p, const char *label, long total) {
     p->tty = isatty(2);
     p->drawn = 0;
     p->next_plain = p->total / 20 > 0 ? p->total / 20 : p->total ? 1 : 20;
+    p->quiet = dist_rank() != 0;
 }
 
 static void format_secs(char *buf, size_t n, double s) {
@@ -22,6 +24,7 @@ static void format_secs(char *buf, size_t n, double s) {
 }
 
 void progress_update(Progress *p, long done, const char *fmt, ...) {
+    if (p->quiet) return;
     double now = util_now(), el = now - p->t0;
     int plain_due = !p->tty && (done >= p->next_plain || done == p->total);
     if (p->tty ? (now - p->last_draw < 0.1 && done != p->total) : !plain_due) return;
@@ -49,6 +52,7 @@ void progress_update(Progress *p, long done, const char *fmt, ...) {
 }
 
 void progress_note(Progress *p, const char *fmt, ...) {
+    if (p->quiet) return;
     if (p->tty && p->drawn) fprintf(stderr, "\r\033[K");
     fprintf(stderr, "%s: ", p->label);
     va_list ap;

@@ -4,7 +4,8 @@
  * second: label, step/total, the caller's fields, elapsed time and ETA. Otherwise (logs,
  * CI) a plain line is printed every 5% of the work, so logs stay short and readable.
  * Notes (evaluations, checkpoints) always get a line of their own. A total of 0 means
- * unbounded work (a stage that ends by promotion): a count, no ETA, plain lines every 20. */
+ * unbounded work (a stage that ends by promotion): a count, no ETA, plain lines every 20.
+ * In a data-parallel job only rank 0 shows progress (the others would repeat it). */
 #ifndef RLVR_PROGRESS_H
 #define RLVR_PROGRESS_H
 
@@ -13,6 +14,7 @@ typedef struct {
     long total, next_plain;
     double t0, last_draw;
     int tty, drawn;
+    int quiet;         /* not rank 0 */
 } Progress;
 
 void progress_start(Progress *p, const char *label, long total);

@@ -74,7 +74,7 @@ void rollout_free(Rollout *r) {
 
 int rollout_generate(Rollout *r, Sampler *s, const Tokenizer *tok, const SamplerConfig *cfg,
                      const Task *const *tasks, int n_tasks, int G, int calculator, uint64_t stream_base,
-                     char *err, size_t errlen) {
+                     int task0, char *err, size_t errlen) {
     memset(r, 0, sizeof *r);
     int n = n_tasks * G;
     r->n_tasks = n_tasks;
@@ -104,7 +104,7 @@ int rollout_generate(Rollout *r, Sampler *s, const Tokenizer *tok, const Sampler
         for (int g = 0; g < G; g++) {
             r->prompt[t * G + g] = p;
             r->prompt_len[t * G + g] = len;
-            ids[t * G + g] = stream_base * 1000003ull + (uint64_t)(t * G + g);
+            ids[t * G + g] = stream_base * 1000003ull + (uint64_t)((task0 + t) * G + g);
         }
     }
     /* The sampler's batch is bounded by its max_batch: sample in chunks of whole rows. */

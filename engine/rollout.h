@@ -2,8 +2,9 @@
  *
  * A task's prompt is encoded as  prompt <|sep|>  and the policy writes until
  * <|endoftext|> (the format SFT teaches). G completions per task are sampled in one
- * batch (sequence i of task t is stream (stream_base, t*G + i), so a completion does not
- * depend on the batch it is in), optionally with the calculator: when a completion ends
+ * batch (sequence i of task t is stream (stream_base, (task0 + t)*G + i), so a completion
+ * does not depend on the batch it is in, and a data-parallel rank sampling tasks
+ * task0 .. of a step's list draws what one process sampling the whole list would), optionally with the calculator: when a completion ends
  * inside "<<EXPR=", arith_eval's exact value and ">>" are appended as tool tokens, which
  * carry no log-probability and no loss. Every completion is then scored by the weighted
  * verifiers in parallel (results in a fixed order); the reward is their weighted mean. */
@@ -45,10 +46,11 @@ int  calculator_tool(void *user, int seq, const char *text, size_t len, int *out
 int  rollout_encode_prompt(const Tokenizer *tok, const char *prompt, int max_seq, int max_new, int **out,
                            int *len, char *err, size_t errlen);
 
-/* Sample G completions for each of n_tasks tasks. */
+/* Sample G completions for each of n_tasks tasks (numbered task0 .. in the caller's
+ * list, for their random streams). */
 int  rollout_generate(Rollout *r, Sampler *s, const Tokenizer *tok, const SamplerConfig *cfg,
                       const Task *const *tasks, int n_tasks, int G, int calculator, uint64_t stream_base,
-                      char *err, size_t errlen);
+                      int task0, char *err, size_t errlen);
 /* Score every completion with the weighted verifiers vs (nv of them), or, when vs is
  * NULL, each task with its own verifier per_task[t] (evaluation sets mix tasks).
  * threads <= 0: all. */

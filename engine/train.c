@@ -6,8 +6,14 @@
  * (completions with verdicts), checkpoints/ (latest.ckpt, one per finished stage, and
  * reference.ckpt when a KL reference is in use) and summary.json. A checkpoint's state
  * holds the step, the curriculum state and the summary: with the model and optimizer
- * that is all a resumed run needs to continue exactly where the stopped one was. */
+ * that is all a resumed run needs to continue exactly where the stopped one was.
+ *
+ * Under mpirun every rank runs this loop in step (train_step.c and train_rl.c split each
+ * step's work); only rank 0 writes the run's folder, records and checkpoints, and every
+ * rank reads the same inputs. After every step the ranks check that their parameters are
+ * still identical, and they agree on signals, so that all stop at the same step. */
 #include "engine/commands.h"
+#include "engine/dist.h"
 #include "engine/policy_io.h"
 #include "engine/progress.h"
 #include "engine/run_files.h"
@@ -245,6 +251,7 @@ static void refresh_summary(Run *run, const Trainer *t) {
 static int write_summary(Run *run, const Trainer *t, const char *status, char *err, size_t errlen) {
     set_str(run->summary, "status", status);
     refresh_summary(run, t);
+    if (dist_rank() != 0) return 0;   /* rank 0 alone writes the run's files */
     if (run_write_json(run->dir, "summary.json", run->summary, err, errlen)) return -1;
     if (!run->rec) return 0;
     char msg[512], why[1024], r[32] = "-", p[32] = "-";
@@ -263,6 +270,7 @@ static int write_summary(Run *run, const Trainer *t, const char *status, char *e
 }
 
 static int save_checkpoint(Run *run, Trainer *t, const char *name, char *err, size_t errlen) {
+    if (dist_rank() != 0) return 0;
     cJSON *state = cJSON_CreateObject(), *cs = curriculum_save(t->cur);
     if (!state || !cs) { cJSON_Delete(state); cJSON_Delete(cs); snprintf(err, errlen, "out of memory"); return -1; }
     cJSON_AddStringToObject(state, "kind", "train");
@@ -316,18 +324,64 @@ static int run_eval(Run *run, Trainer *t, int si, int stage_end, cJSON *metrics,
     return 0;
 }
 
+/* ---------------------------------------------------------------- the ranks in step */
+
+/* The signal every rank acts on: SIGTERM if any rank got one, else SIGINT if any did
+ * (mpirun passes a signal on to every rank, but not at the same instant). */
+static int agree_signal(int *sig, char *err, size_t errlen) {
+    double got[2] = { g_signal == SIGTERM, g_signal == SIGINT };
+    if (dist_allreduce_sum_f64(got, 2, err, errlen)) return -1;
+    *sig = got[0] > 0 ? SIGTERM : got[1] > 0 ? SIGINT : 0;
+    return 0;
+}
+
+/* A hash of the parameters' bits (FNV-style, a word at a time). */
+static uint64_t params_hash(const Model *m) {
+    const uint32_t *w = (const uint32_t *)m->params_memory;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < m->num_params; i++) h = (h ^ w[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Every rank applied the same update to the same weights: the parameters must be
+ * bitwise identical. Checked after every step, so a divergence (a reduction that was not
+ * the same everywhere, a rank that read other data) stops the run where it happened.
+ * Two test hooks (tests/cli_mpi.sh): RLVR_TEST_DIVERGE_RANK=R makes rank R perturb one
+ * weight after step 1; RLVR_TEST_FAIL_RANK=R makes rank R alone fail after step 2, as a
+ * rank that cannot read its data would, while the others wait for it. */
+static int check_in_step(Trainer *t, char *err, size_t errlen) {
+    if (dist_size() == 1) return 0;
+    const char *hook = getenv("RLVR_TEST_DIVERGE_RANK");
+    if (hook && atoi(hook) == dist_rank() && t->step == 1) t->m.params_memory[0] += 1e-3f;
+    hook = getenv("RLVR_TEST_FAIL_RANK");
+    if (hook && atoi(hook) == dist_rank() && t->step == 2) {
+        snprintf(err, errlen, "RLVR_TEST_FAIL_RANK: rank %d fails alone after step %ld", dist_rank(), t->step);
+        return -1;
+    }
+    int same;
+    if (dist_same_u64(params_hash(&t->m), &same, err, errlen)) return -1;
+    if (!same) {
+        snprintf(err, errlen, "after step %ld the ranks' parameters differ (rank %d of %d); the run cannot go on",
+                 t->step, dist_rank(), dist_size());
+        return -1;
+    }
+    return 0;
+}
+
 /* The step loop. Returns the exit code. */
 static int train_loop(Run *run, Trainer *t, long max_steps) {
     char err[4096];
     Progress pg;
     int shown_stage = -1, rc = 0;
     const char *status = "running";
+    int sig = 0;   /* the signal all ranks stop for */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    if (write_summary(run, t, status, err, sizeof err)) goto fail;
+    if (write_summary(run, t, status, err, sizeof err) || check_in_step(t, err, sizeof err)) goto fail;
     while (curriculum_stage_index(t->cur) < curriculum_n_stages(t->cur)) {
         if (max_steps && t->step >= max_steps) { status = "stopped"; break; }
-        if (g_signal) break;
+        if (agree_signal(&sig, err, sizeof err)) goto fail;
+        if (sig) break;
         int si = curriculum_stage_index(t->cur);
         const Stage *st = curriculum_stage(t->cur, si);
         if (si != shown_stage) {
@@ -346,9 +400,16 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         cJSON_AddNumberToObject(m, "stage_index", si);
         cJSON_AddNumberToObject(m, "stage_step", (double)curriculum_stage_step(t->cur) + 1);
         cJSON_AddStringToObject(m, "mode", st->mode == STAGE_SFT ? "sft" : "rl");
+        uint64_t bytes0 = dist_bytes();
+        double comm0 = dist_seconds();
         int src = st->mode == STAGE_SFT ? trainer_sft_step(t, si, m, err, sizeof err) : trainer_rl_step(t, si, m, err, sizeof err);
         if (src < 0) { cJSON_Delete(m); goto fail; }
         t->step++;
+        if (check_in_step(t, err, sizeof err)) { cJSON_Delete(m); goto fail; }
+        if (dist_size() > 1) {   /* what this rank passed through the collectives in the step */
+            cJSON_AddNumberToObject(m, "comm_bytes", (double)(dist_bytes() - bytes0));
+            cJSON_AddNumberToObject(m, "time_comm_s", dist_seconds() - comm0);
+        }
         if (src == STEP_SKIPPED_NONFINITE) {
             t->nan_streak++;
             cJSON_AddBoolToObject(m, "skipped_nonfinite", 1);
@@ -366,7 +427,8 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
          * early (--max-steps, a signal) only updates the summary, so that a stopped and
          * resumed run writes the same metrics as one never stopped. */
         int scheduled = ended || (t->run.eval_every && t->step % t->run.eval_every == 0);
-        int stopping = (max_steps && t->step >= max_steps) || g_signal;
+        if (agree_signal(&sig, err, sizeof err)) { cJSON_Delete(m); goto fail; }
+        int stopping = (max_steps && t->step >= max_steps) || sig;
         cJSON *scratch = stopping && !ended ? cJSON_CreateObject() : NULL;
         if ((scheduled && run_eval(run, t, si, ended != 0, m, &pg, err, sizeof err)) ||
             (scratch && run_eval(run, t, si, 2, scratch, &pg, err, sizeof err))) {
@@ -378,7 +440,7 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         cJSON_AddNumberToObject(m, "time_s", run->elapsed_before + util_now() - run->t_start);
         double reward = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "reward"));
         if (!isnan(reward)) set_num(run->summary, "last_reward", reward);
-        if (run_append_line(run->metrics, m, err, sizeof err)) { cJSON_Delete(m); goto fail; }
+        if (run->metrics && run_append_line(run->metrics, m, err, sizeof err)) { cJSON_Delete(m); goto fail; }
         double tps = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, st->mode == STAGE_SFT ? "tokens_per_s_train" : "tokens_per_s_sample"));
         double loss = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(m, "loss"));
         double last_eval = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run->summary, "last_eval_pass_at_1"));
@@ -414,14 +476,16 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         }
     }
     if (shown_stage >= 0) progress_done(&pg);
-    if (g_signal) status = "interrupted";
+    if (sig) status = "interrupted";
     else if (curriculum_stage_index(t->cur) >= curriculum_n_stages(t->cur)) status = "finished";
     if (save_checkpoint(run, t, "latest.ckpt", err, sizeof err) || write_summary(run, t, status, err, sizeof err)) goto fail;
-    rc = g_signal == SIGINT ? 130 : g_signal == SIGTERM ? 143 : 0;
-    if (g_signal) fprintf(stderr, "rlvr train: interrupted at step %ld; resume with: rlvr train --resume %s\n", t->step, run->dir);
+    rc = sig == SIGINT ? 130 : sig == SIGTERM ? 143 : 0;
+    if (sig && dist_rank() == 0)
+        fprintf(stderr, "rlvr train: interrupted at step %ld; resume with: rlvr train --resume %s\n", t->step, run->dir);
     goto out;
 fail:
-    fprintf(stderr, "rlvr train: %s\n", err);
+    if (dist_size() > 1) fprintf(stderr, "rlvr train: rank %d of %d: %s\n", dist_rank(), dist_size(), err);
+    else fprintf(stderr, "rlvr train: %s\n", err);
     {
         char e2[512];
         if (write_summary(run, t, strcmp(status, "running") ? status : "failed", e2, sizeof e2)) fprintf(stderr, "rlvr train: %s\n", e2);
@@ -436,10 +500,12 @@ out:
 /* ---------------------------------------------------------------- start and resume */
 
 static void report_start(const Run *run, const Trainer *t, const char *how) {
+    char ranks[64] = "";
+    if (dist_size() > 1) snprintf(ranks, sizeof ranks, " per rank, %d ranks (data-parallel)", dist_size());
     fprintf(stderr, "rlvr train: %s %s: curriculum %s (%d stages, %d eval tasks), %s policy of %zu parameters, "
-                    "vocab %d, context %d, %d threads\n",
+                    "vocab %d, context %d, %d threads%s\n",
             how, run->dir, curriculum_name(t->cur), curriculum_n_stages(t->cur), curriculum_n_eval(t->cur), t->run.preset,
-            t->m.num_params, t->m.cfg.vocab, t->m.cfg.max_seq, t->threads);
+            t->m.num_params, t->m.cfg.vocab, t->m.cfg.max_seq, t->threads, ranks);
 }
 
 static int setup_common(Trainer *t, char *err, size_t errlen) {
@@ -469,11 +535,12 @@ static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, siz
     t->run.seed = seed;
     t->calculator_off = o->no_calculator;
     /* The records first: a runs folder whose records.git is damaged stops the run before
-     * anything is written next to it. */
-    if (!(run->rec = run_record_open(o->runs_dir, err, errlen))) { cJSON_Delete(cli); return -1; }
+     * anything is written next to it. Rank 0 alone writes (the others keep no folder). */
+    int root = dist_rank() == 0;
     snprintf(run->runs_dir, sizeof run->runs_dir, "%s", o->runs_dir);
-    if (run_create_dir(o->runs_dir, o->run_id, curriculum_name(t->cur), run->dir, sizeof run->dir, run->id, sizeof run->id,
-                       err, errlen)) { cJSON_Delete(cli); return -1; }
+    if (root && !(run->rec = run_record_open(o->runs_dir, err, errlen))) { cJSON_Delete(cli); return -1; }
+    if (root && run_create_dir(o->runs_dir, o->run_id, curriculum_name(t->cur), run->dir, sizeof run->dir, run->id,
+                               sizeof run->id, err, errlen)) { cJSON_Delete(cli); return -1; }
     cJSON *cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(cfg, "run_id", run->id);
     cJSON_AddStringToObject(cfg, "curriculum", o->curriculum);
@@ -484,10 +551,12 @@ static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, siz
     cJSON_AddItemToObject(cfg, "cli_config", cli ? cli : cJSON_CreateNull());
     cJSON_AddBoolToObject(cfg, "calculator_off", o->no_calculator);
     cJSON_AddStringToObject(cfg, "rlvr_commit", RLVR_COMMIT_STRING);
+    cJSON_AddNumberToObject(cfg, "ranks", dist_size());
     cJSON_AddItemToObject(cfg, "settings", settings_to_json(t->cur, &t->run, t->set));
     run->config = cfg;
-    if (run_record_provenance(o->curriculum, run->dir, cfg, err, errlen) || run_record_process(run->dir, err, errlen) ||
-        run_write_json(run->dir, "config.json", cfg, err, errlen) || run_copy_file(o->curriculum, run->dir, "curriculum.lua", err, errlen))
+    if (root && (run_record_provenance(o->curriculum, run->dir, cfg, err, errlen) || run_record_process(run->dir, err, errlen) ||
+                 run_write_json(run->dir, "config.json", cfg, err, errlen) ||
+                 run_copy_file(o->curriculum, run->dir, "curriculum.lua", err, errlen)))
         return -1;
     if (new_policy(t, o->init, err, errlen)) return -1;
     if (o->init && t->m.cfg.max_seq < t->run.context) t->run.context = t->m.cfg.max_seq;
@@ -502,6 +571,7 @@ static int start_new(const TrainOptions *o, Run *run, Trainer *t, char *err, siz
                                         "sft_pass_at_1_no_calculator", "rl_pass_at_1_no_calculator",
                                         "best_eval_pass_at_1", "last_eval_pass_at_1", "last_reward" };
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) cJSON_AddNullToObject(run->summary, keys[i]);
+    if (!root) return 0;
     if (!(run->metrics = run_open_append(run->dir, "metrics.jsonl", err, errlen))) return -1;
     if (!(t->samples = run_open_append(run->dir, "samples.jsonl", err, errlen))) return -1;
     report_start(run, t, "new run");
@@ -567,7 +637,10 @@ static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t
     char *slash = strrchr(runs_dir, '/');
     if (slash) *slash = 0;
     else strcpy(runs_dir, ".");
-    if (!(run->rec = run_record_open(runs_dir, err, errlen))) return -1;
+    /* Every rank reads the run (on a shared filesystem, or a copy at the same path on each
+     * machine); rank 0 alone writes it. */
+    int root = dist_rank() == 0;
+    if (root && !(run->rec = run_record_open(runs_dir, err, errlen))) return -1;
     snprintf(run->runs_dir, sizeof run->runs_dir, "%s", runs_dir);
     cJSON *state = NULL;
     int rc = trainer_open(t, run->dir, "latest.ckpt", &run->config, &state, err, errlen);
@@ -578,7 +651,9 @@ static int resume(const TrainOptions *o, Run *run, Trainer *t, char *err, size_t
         run->summary = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(state, "summary"), 1);
     }
     cJSON_Delete(state);
-    if (rc || run_record_process(run->dir, err, errlen)) return -1;   /* nothing changes before the checkpoint loads */
+    if (rc) return -1;
+    if (!root) return 0;
+    if (run_record_process(run->dir, err, errlen)) return -1;   /* nothing changes before the checkpoint loads */
     /* Lines written after the checkpoint are redone by this run. */
     if (run_truncate_jsonl(run->dir, "metrics.jsonl", t->step, err, errlen) ||
         run_truncate_jsonl(run->dir, "samples.jsonl", t->step, err, errlen))
@@ -607,11 +682,12 @@ int cmd_train(int argc, char **argv) {
     int rc;
     if (verifiers_register_builtins(err, sizeof err)) { fprintf(stderr, "rlvr train: %s\n", err); return 1; }
     if ((o.resume ? resume(&o, &run, &t, err, sizeof err) : start_new(&o, &run, &t, err, sizeof err))) {
-        fprintf(stderr, "rlvr train: %s\n", err);
+        if (dist_size() > 1) fprintf(stderr, "rlvr train: rank %d of %d: %s\n", dist_rank(), dist_size(), err);
+        else fprintf(stderr, "rlvr train: %s\n", err);
         rc = 1;
     } else {
         rc = train_loop(&run, &t, o.max_steps);
-        if (rc == 0) {
+        if (rc == 0 && dist_rank() == 0) {
             double sft = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run.summary, "sft_pass_at_1"));
             double rl = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(run.summary, "rl_pass_at_1"));
             char a[32] = "-", b[32] = "-";
