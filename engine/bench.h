@@ -14,6 +14,8 @@ int bench_learn(int argc, char **argv);
 /* The trainer's RL step (trainer_rl_step) at 16 prompts x 8 completions x 128 new tokens:
  * sampling, verifying and update times, as JSON lines (engine/bench_rl.c). */
 int bench_rl(int argc, char **argv);
+/* SFT and RL steps per second under mpirun at 1 and 2 ranks, and the scaling efficiency. */
+int bench_mpi(int argc, char **argv);
 /* ccrun programs/s (sandbox, bare, bubblewrap; gcc and tcc; 1 and 2 workers), each timed ~seconds. */ int bench_ccrun(double seconds);
 /* llama2.c's run.c on model m (exported to a temporary file): its single-stream tokens/s
  * for new_tokens after a prompt_tokens prompt, or -1 with err set. */

@@ -213,7 +213,7 @@ int bench_train(int argc, char **argv) {
 
 int cmd_bench(int argc, char **argv) {
     if (argc < 1 || strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-        fputs("usage: rlvr bench train|sample|verify|rl|learn [options]   (rlvr bench BENCH --help)\n",
+        fputs("usage: rlvr bench train|sample|verify|rl|learn|mpi [options]   (rlvr bench BENCH --help)\n",
               argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
     }
@@ -222,6 +222,7 @@ int cmd_bench(int argc, char **argv) {
     if (strcmp(argv[0], "verify") == 0) return bench_verify(argc - 1, argv + 1);
     if (strcmp(argv[0], "rl") == 0) return bench_rl(argc - 1, argv + 1);
     if (strcmp(argv[0], "learn") == 0) return bench_learn(argc - 1, argv + 1);
-    fprintf(stderr, "rlvr bench: unknown benchmark '%s' (available: train, sample, verify, rl, learn)\n", argv[0]);
+    if (strcmp(argv[0], "mpi") == 0) return bench_mpi(argc - 1, argv + 1);
+    fprintf(stderr, "rlvr bench: unknown benchmark '%s' (available: train, sample, verify, rl, learn, mpi)\n", argv[0]);
     return 2;
 }
