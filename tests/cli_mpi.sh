@@ -151,6 +151,11 @@ train1 "$TMP/t.lua" --run-id one-two --max-steps 8; expect_rc 0
 train2 --resume one-two; expect_rc 0
 same_as_one one-two "1 process then 2 ranks"
 
+check "resume with the same number of ranks: 2 ranks stopped in RL, resumed on 2 ranks"
+train2 "$TMP/t.lua" --run-id two-two --max-steps 7; expect_rc 0
+train2 --resume two-two; expect_rc 0
+same_as_one two-two "2 ranks then 2"
+
 check "a rank whose parameters diverge stops the job with a message naming the step"
 RLVR_TEST_DIVERGE_RANK=1 train2 "$TMP/t.lua" --run-id diverge
 [ "$RC" -ne 0 ] || fail "the job went on with diverged parameters"
@@ -211,7 +216,7 @@ wait $PID
 grep -q '"status":[[:space:]]*"interrupted"' "$RUNS/term/summary.json" || fail "summary.json: $(cat "$RUNS/term/summary.json")"
 grep -q "interrupted at step" "$TMP/term.err" || fail "no 'interrupted at step' line: $(tail -3 "$TMP/term.err")"
 N=$(wc -l <"$RUNS/term/metrics.jsonl")
-train1 --resume term --max-steps $((N + 2)); expect_rc 0
+train2 --resume term --max-steps $((N + 2)); expect_rc 0
 expect_err "from step $N,"
 
 check "commands other than train refuse several ranks with a message"
