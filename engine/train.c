@@ -56,10 +56,14 @@ static const char *TRAIN_USAGE =
     "  -h, --help        this text\n"
     "\n"
     "Progress: one live line on a terminal (stage, step, reward, held-out pass@1, tok/s,\n"
-    "ETA of a bounded stage), plain lines otherwise. Ctrl-C or SIGTERM saves a checkpoint\n"
-    "and exits (130 / 143); `--resume` continues with identical results. A loss or\n"
-    "gradient that is not finite skips the update; 5 in a row stop the run (exit 1) with\n"
-    "the last good weights saved.\n";
+    "ETA of a bounded stage), plain lines otherwise. Ctrl-C or SIGTERM (or SIGUSR1) saves a\n"
+    "checkpoint and exits (130 / 143); `--resume` continues with identical results. A loss\n"
+    "or gradient that is not finite skips the update; 5 in a row stop the run (exit 1) with\n"
+    "the last good weights saved.\n"
+    "\n"
+    "Data-parallel: `mpirun -np N rlvr train ...` splits every step across N ranks (see the\n"
+    "README). mpirun follows SIGTERM with SIGKILL after 1 s; to stop such a job with a\n"
+    "checkpoint send SIGUSR1 to mpirun, which passes it on to every rank.\n";
 
 typedef struct {
     const char *curriculum, *config, *init, *resume, *runs_dir, *run_id;
@@ -68,7 +72,9 @@ typedef struct {
 } TrainOptions;
 
 static volatile sig_atomic_t g_signal = 0;
-static void on_signal(int sig) { g_signal = sig; }
+/* SIGUSR1 means what SIGTERM means: mpirun passes SIGUSR1 on to every rank, whereas it
+ * follows SIGTERM with SIGKILL after a second, too soon to finish a step and save. */
+static void on_signal(int sig) { g_signal = sig == SIGUSR1 ? SIGTERM : sig; }
 
 static int parse_options(int argc, char **argv, TrainOptions *o) {
     *o = (TrainOptions){ .runs_dir = getenv("RLVR_RUNS_DIR") ? getenv("RLVR_RUNS_DIR") : "runs", .seed = 1 };
@@ -377,6 +383,7 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
     int sig = 0;   /* the signal all ranks stop for */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGUSR1, on_signal);
     if (write_summary(run, t, status, err, sizeof err) || check_in_step(t, err, sizeof err)) goto fail;
     while (curriculum_stage_index(t->cur) < curriculum_n_stages(t->cur)) {
         if (max_steps && t->step >= max_steps) { status = "stopped"; break; }
@@ -494,6 +501,7 @@ fail:
 out:
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
     return rc;
 }
 

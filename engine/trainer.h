@@ -8,7 +8,12 @@
  * and runs epochs x minibatches clipped policy-gradient updates (engine/rl_loss.h)
  * against the rollout's log-probabilities, with an optional k3 KL penalty to the
  * reference policy (the stage's starting weights). Every random choice derives from the
- * run's seed and the global step, so a resumed run repeats a run never stopped. */
+ * run's seed and the global step, so a resumed run repeats a run never stopped.
+ *
+ * Under mpirun both steps and trainer_eval are data-parallel: every rank draws the same
+ * tasks, works on its share (engine/dist.h's dist_share) and the ranks combine what they
+ * computed (gathered rewards, summed gradients), so every rank takes the step one process
+ * would take. Every rank must call them together, in the same order. */
 #ifndef RLVR_TRAINER_H
 #define RLVR_TRAINER_H
 #include "engine/rollout.h"

@@ -76,29 +76,12 @@ CLEANUP='for p in $BG; do kill -KILL $p 2>/dev/null; done'
 # run below (observed: about 2e-6; AdamW steps are 1e-3 and 1e-4 at most).
 PARAM_TOL=1e-4
 
-# "What is a + b?": a 6-step SFT stage, then an RL stage (dynamic sampling, KL) of 4 steps.
-cat >"$TMP/t.lua" <<'LUA'
-local rlvr = require("rlvr")
-local function worked()
-  local a, b = math.random(1, 9), math.random(1, 9)
-  return { prompt = ("What is %d + %d?"):format(a, b),
-           reference = ("%d+%d=<<%d+%d=%d>>%d\n#### %d"):format(a, b, a, b, a + b, a + b, a + b) }
-end
-local function question()
-  local a, b = math.random(1, 9), math.random(1, 9)
-  return { prompt = ("What is %d + %d?"):format(a, b), reference = ("#### %d"):format(a + b) }
-end
-return rlvr.curriculum{
-  name = "mpi-add",
-  defaults = { preset = "tiny", vocab = 300, max_new_tokens = 24, context = 64, eval_every = 5 },
-  stages = {
-    { name = "warm", mode = "sft", steps = 6, batch_size = 15, sources = { worked } },
-    { name = "rl", mode = "rl", verifier = "arith", prompts = 5, group_size = 4, dynamic_sampling = true,
-      kl_beta = 0.02, sources = { question }, promote = { window = 32, threshold = 0.99, max_steps = 4 } },
-  },
-  eval = { n = 21, seed = 9, sources = { question }, verifier = "arith" },
-}
-LUA
+# "What is a + b?" (tests/curricula/tiny_add.lua): a 6-step SFT stage at batch 15, then an
+# RL stage (5 prompts, dynamic sampling, KL) of 4 steps, 21 eval tasks; odd sizes, so the
+# shares of 2 ranks differ.
+sed 's/steps = 20, batch_size = 16/steps = 6, batch_size = 15/; s/prompts = 4/prompts = 5/;
+     s/max_steps = 10/max_steps = 4/; s/eval_every = 10/eval_every = 5/; s/n = 20, seed = 9/n = 21, seed = 9/' \
+    "$(dirname "$0")/curricula/tiny_add.lua" >"$TMP/t.lua" || exit 1
 sed 's/steps = 6, batch_size = 15/steps = 2000, batch_size = 15/; s/eval_every = 5/eval_every = 0, checkpoint_every = 5/' \
     "$TMP/t.lua" >"$TMP/long.lua"
 
@@ -156,6 +139,15 @@ train2 "$TMP/t.lua" --run-id two-two --max-steps 7; expect_rc 0
 train2 --resume two-two; expect_rc 0
 same_as_one two-two "2 ranks then 2"
 
+check "fewer SFT rows, RL prompts and eval tasks than ranks: rank 1's empty shares, results bitwise equal to 1 process"
+sed 's/batch_size = 15/batch_size = 1/; s/prompts = 5/prompts = 1/; s/n = 21, seed = 9/n = 1, seed = 9/' "$TMP/t.lua" >"$TMP/edge.lua"
+train1 "$TMP/edge.lua" --run-id edge1; expect_rc 0
+train2 "$TMP/edge.lua" --run-id edge2; expect_rc 0
+exact_metrics "$RUNS/edge1/metrics.jsonl" >"$TMP/a"; exact_metrics "$RUNS/edge2/metrics.jsonl" >"$TMP/b"
+cmp -s "$TMP/a" "$TMP/b" || fail "metrics differ: $(diff "$TMP/a" "$TMP/b" | head -3 | cut -c 1-300)"
+"$COMPARE" "$RUNS/edge1/checkpoints/latest.ckpt" "$RUNS/edge2/checkpoints/latest.ckpt" >"$TMP/cmp" ||
+    fail "with all the work on rank 0 the parameters should be bitwise equal: $(cat "$TMP/cmp")"
+
 check "a rank whose parameters diverge stops the job with a message naming the step"
 RLVR_TEST_DIVERGE_RANK=1 train2 "$TMP/t.lua" --run-id diverge
 [ "$RC" -ne 0 ] || fail "the job went on with diverged parameters"
@@ -174,13 +166,16 @@ echo "    (stopped after $((T1 - T0)) s, exit $RC)"
 # start_long ID: a long 2-rank run in the background; waits for its first checkpoint.
 start_long() {
     $MPIRUN "$RLVR" train "$TMP/long.lua" --threads 1 --runs-dir "$RUNS" --run-id "$1" >"$TMP/$1.out" 2>"$TMP/$1.err" &
-    PID=$!
+    PID=$!       # timeout's: signals for the job go to mpirun itself, its child ($MPI_PID)
     BG="$BG $PID"
     i=0
     while [ ! -f "$RUNS/$1/checkpoints/latest.ckpt" ]; do
         i=$((i + 1)); [ $i -le 300 ] || fail "no checkpoint from the long run $1 after 30 s"
         sleep 0.1
     done
+    MPI_PID=$(pgrep -P "$PID" -x mpirun)
+    [ -n "$MPI_PID" ] || fail "no mpirun under the test's timeout (pid $PID)"
+    BG="$BG $MPI_PID"
     sleep 0.5
 }
 
@@ -188,8 +183,7 @@ check "a rank killed with SIGKILL stops the whole job; the last checkpoint loads
 start_long killed
 P0=$(sed -n 's/.*"pid":[[:space:]]*\([0-9]*\).*/\1/p' "$RUNS/killed/process.json")
 [ -n "$P0" ] || fail "no pid in process.json"
-KIDS=$(pgrep -P "$(pgrep -P $PID -x mpirun || echo $PID)" -f rlvr) ||
-    KIDS=$(pgrep -f "rlvr train $TMP/long.lua")
+KIDS=$(pgrep -P "$MPI_PID")
 VICTIM=
 for k in $KIDS; do [ "$k" != "$P0" ] && VICTIM=$k; done
 [ -n "$VICTIM" ] || fail "found no rank but rank 0 (pid $P0) among: $KIDS"
@@ -209,14 +203,28 @@ echo "    (the job stopped $((T1 - T0)) s after the kill, exit $RC)"
 train1 --resume killed --max-steps 40; expect_rc 0
 expect_err "from step "
 
-check "SIGTERM to mpirun: every rank stops at the same step, the checkpoint is saved, status interrupted"
+# mpirun follows SIGTERM with SIGKILL after odls_base_sigkill_timeout (1 s by default);
+# SIGUSR1 it passes on to the ranks, which rlvr takes as SIGTERM.
+check "SIGUSR1 to mpirun: every rank stops at the same step, the checkpoint is saved, status interrupted"
+start_long usr1
+kill -USR1 "$MPI_PID"
+wait $PID
+grep -q '"status":[[:space:]]*"interrupted"' "$RUNS/usr1/summary.json" || fail "summary.json: $(cat "$RUNS/usr1/summary.json")"
+grep -q "interrupted at step" "$TMP/usr1.err" || fail "no 'interrupted at step' line: $(tail -3 "$TMP/usr1.err")"
+N=$(wc -l <"$RUNS/usr1/metrics.jsonl")
+train2 --resume usr1 --max-steps $((N + 2)); expect_rc 0
+expect_err "from step $N,"
+
+check "SIGTERM to mpirun (with time to save before its SIGKILL): the same"
+MPIRUN_SAVED=$MPIRUN
+MPIRUN="$MPIRUN --mca odls_base_sigkill_timeout 60"
 start_long term
-kill -TERM $PID
+MPIRUN=$MPIRUN_SAVED
+kill -TERM "$MPI_PID"
 wait $PID
 grep -q '"status":[[:space:]]*"interrupted"' "$RUNS/term/summary.json" || fail "summary.json: $(cat "$RUNS/term/summary.json")"
-grep -q "interrupted at step" "$TMP/term.err" || fail "no 'interrupted at step' line: $(tail -3 "$TMP/term.err")"
 N=$(wc -l <"$RUNS/term/metrics.jsonl")
-train2 --resume term --max-steps $((N + 2)); expect_rc 0
+train1 --resume term --max-steps $((N + 2)); expect_rc 0
 expect_err "from step $N,"
 
 check "commands other than train refuse several ranks with a message"

@@ -27,30 +27,8 @@ RUNS=$TMP/runs
 BG=""             # background runs still to reap on exit
 CLEANUP='for p in $BG; do kill -KILL $p 2>/dev/null; done'
 
-# The curriculum: "What is a + b?" with a generator, a tiny policy, a 20-step SFT stage
-# and an RL stage of at most 10 steps (its promotion threshold is out of reach).
-cat >"$TMP/t.lua" <<'LUA'
-local rlvr = require("rlvr")
-local function worked()
-  local a, b = math.random(1, 9), math.random(1, 9)
-  return { prompt = ("What is %d + %d?"):format(a, b),
-           reference = ("%d+%d=<<%d+%d=%d>>%d\n#### %d"):format(a, b, a, b, a + b, a + b, a + b) }
-end
-local function question()
-  local a, b = math.random(1, 9), math.random(1, 9)
-  return { prompt = ("What is %d + %d?"):format(a, b), reference = ("#### %d"):format(a + b) }
-end
-return rlvr.curriculum{
-  name = "tiny-add",
-  defaults = { preset = "tiny", vocab = 300, max_new_tokens = 24, context = 64, eval_every = 10 },
-  stages = {
-    { name = "warm", mode = "sft", steps = 20, batch_size = 16, sources = { worked } },
-    { name = "rl", mode = "rl", verifier = "arith", prompts = 4, group_size = 4, dynamic_sampling = true,
-      kl_beta = 0.02, sources = { question }, promote = { window = 32, threshold = 0.99, max_steps = 10 } },
-  },
-  eval = { n = 20, seed = 9, sources = { question }, verifier = "arith" },
-}
-LUA
+# The curriculum: "What is a + b?", a tiny policy, 20 SFT steps, at most 10 RL steps.
+cp "$(dirname "$0")/curricula/tiny_add.lua" "$TMP/t.lua" || exit 1
 # The same with a longer SFT stage, for the signal tests.
 sed 's/steps = 20, batch_size = 16/steps = 40, batch_size = 16/' "$TMP/t.lua" >"$TMP/long.lua"
 NSFT=20
