@@ -31,6 +31,9 @@ CFLAGS  += -DRLVR_MPI $(shell mpicc --showme:compile)
 LDLIBS  += $(shell mpicc --showme:link)
 endif
 MPI_STAMP := $(BUILD)/.mpi-$(MPI)
+# The objects that embed RLVR_COMMIT are rebuilt when HEAD moves (a stamp per commit), so
+# `rlvr info` and a run's config.json name the commit the binary was built from.
+COMMIT_STAMP := $(BUILD)/.commit-$(COMMIT)
 
 # Every .c in a component folder is part of the program; engine/main.c holds main().
 POLICY_SRC := $(wildcard policy/*.c)
@@ -52,6 +55,10 @@ deps:
 
 $(MPI_STAMP):
 	@mkdir -p $(BUILD); rm -f $(BUILD)/.mpi-*; touch $@
+
+$(COMMIT_STAMP):
+	@mkdir -p $(BUILD); rm -f $(BUILD)/.commit-*; touch $@
+$(BUILD)/engine/main.o $(BUILD)/engine/train.o $(BUILD)/engine/run_record.o: $(COMMIT_STAMP)
 
 $(BUILD)/%.o: %.c $(MPI_STAMP)
 	@mkdir -p $(dir $@)
