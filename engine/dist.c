@@ -72,6 +72,15 @@ int dist_init(int *argc, char ***argv) {
 #else
     (void)argc;
     (void)argv;
+    /* mpirun started several copies of a build without MPI: each would train alone and
+     * write a run of its own. */
+    const char *n = getenv("OMPI_COMM_WORLD_SIZE") ? getenv("OMPI_COMM_WORLD_SIZE") : getenv("PMI_SIZE");
+    if (n && atoi(n) > 1) {
+        if (!getenv("OMPI_COMM_WORLD_RANK") || atoi(getenv("OMPI_COMM_WORLD_RANK")) == 0)
+            fprintf(stderr, "rlvr: started by mpirun as %d ranks, but this rlvr was built without MPI "
+                            "(install libopenmpi-dev and rebuild, or run it without mpirun)\n", atoi(n));
+        return -1;
+    }
 #endif
     return 0;
 }

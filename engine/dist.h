@@ -28,7 +28,8 @@
 #include <stdint.h>
 
 /* Join the job if started by mpirun (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK in the
- * environment): MPI_Init. Returns 0, or -1 with a message on stderr. */
+ * environment): MPI_Init. Returns 0, or -1 with a message on stderr; built without MPI,
+ * -1 when mpirun started more than one copy (each would run alone). */
 int dist_init(int *argc, char ***argv);
 void dist_finalize(void);
 /* Leave the job after an error that may be this rank's alone: with more than one rank

@@ -37,7 +37,14 @@ run "$RLVR" info; expect_rc 0; expect_lines 1
 expect_out '"rank":0,"size":1}'
 
 if ! command -v mpirun >/dev/null 2>&1; then skip "mpirun is not installed"; exit 0; fi
-if ! grep -q '"mpi":true' "$OUT"; then skip "$RLVR was built without MPI"; exit 0; fi
+if ! grep -q '"mpi":true' "$OUT"; then
+    check "built without MPI, several copies under mpirun refuse to start (each would train alone)"
+    run $MPIRUN "$RLVR" info
+    [ "$RC" -ne 0 ] || fail "mpirun -np 2 of a build without MPI exited 0"
+    expect_err "built without MPI"
+    skip "$RLVR was built without MPI: the rest needs MPI"
+    exit 0
+fi
 [ -x "$CHECKER" ] || fail "$CHECKER is not an executable (make $CHECKER)"
 
 check "mpirun -np 2 rlvr info: ranks 0 and 1 of size 2"
