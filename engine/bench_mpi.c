@@ -178,7 +178,7 @@ int bench_mpi(int argc, char **argv) {
     RunTimes rt[2];
     int rc = 0;
     for (int k = 0; k < 2 && !rc; k++) {
-        char np[8], id[32], log[4300], metrics[4300];
+        char np[16], id[32], log[4300], metrics[4300];
         snprintf(np, sizeof np, "%d", k + 1);
         snprintf(id, sizeof id, "np%d", k + 1);
         snprintf(log, sizeof log, "%s/%s.log", dir, id);
