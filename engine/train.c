@@ -354,7 +354,8 @@ static uint64_t params_hash(const Model *m) {
  * the same everywhere, a rank that read other data) stops the run where it happened.
  * Two test hooks (tests/cli_mpi.sh): RLVR_TEST_DIVERGE_RANK=R makes rank R perturb one
  * weight after step 1; RLVR_TEST_FAIL_RANK=R makes rank R alone fail after step 2, as a
- * rank that cannot read its data would, while the others wait for it. */
+ * rank that cannot read its data would, while the others wait for it. Returns 0, 1 when
+ * the ranks differ (all of them see it) or -1 on an error of this rank's. */
 static int check_in_step(Trainer *t, char *err, size_t errlen) {
     if (dist_size() == 1) return 0;
     const char *hook = getenv("RLVR_TEST_DIVERGE_RANK");
@@ -367,9 +368,8 @@ static int check_in_step(Trainer *t, char *err, size_t errlen) {
     int same;
     if (dist_same_u64(params_hash(&t->m), &same, err, errlen)) return -1;
     if (!same) {
-        snprintf(err, errlen, "after step %ld the ranks' parameters differ (rank %d of %d); the run cannot go on",
-                 t->step, dist_rank(), dist_size());
-        return -1;
+        snprintf(err, errlen, "after step %ld the ranks' parameters differ; the run cannot go on", t->step);
+        return 1;   /* every rank knows */
     }
     return 0;
 }
@@ -380,11 +380,12 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
     Progress pg;
     int shown_stage = -1, rc = 0;
     const char *status = "running";
-    int sig = 0;   /* the signal all ranks stop for */
+    int sig = 0;      /* the signal all ranks stop for */
+    int agreed = 0;   /* the failure is every rank's (not one rank's alone) */
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal);
-    if (write_summary(run, t, status, err, sizeof err) || check_in_step(t, err, sizeof err)) goto fail;
+    if (write_summary(run, t, status, err, sizeof err) || (agreed = check_in_step(t, err, sizeof err)) != 0) goto fail;
     while (curriculum_stage_index(t->cur) < curriculum_n_stages(t->cur)) {
         if (max_steps && t->step >= max_steps) { status = "stopped"; break; }
         if (agree_signal(&sig, err, sizeof err)) goto fail;
@@ -412,7 +413,7 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         int src = st->mode == STAGE_SFT ? trainer_sft_step(t, si, m, err, sizeof err) : trainer_rl_step(t, si, m, err, sizeof err);
         if (src < 0) { cJSON_Delete(m); goto fail; }
         t->step++;
-        if (check_in_step(t, err, sizeof err)) { cJSON_Delete(m); goto fail; }
+        if ((agreed = check_in_step(t, err, sizeof err)) != 0) { cJSON_Delete(m); goto fail; }
         if (dist_size() > 1) {   /* what this rank passed through the collectives in the step */
             cJSON_AddNumberToObject(m, "comm_bytes", (double)(dist_bytes() - bytes0));
             cJSON_AddNumberToObject(m, "time_comm_s", dist_seconds() - comm0);
@@ -467,6 +468,7 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
             if (save_checkpoint(run, t, "latest.ckpt", err, sizeof err)) goto fail;
             snprintf(err, sizeof err, "%d updates in a row had a non-finite loss or gradient; stopped (the checkpoint "
                                       "holds the weights from before the skipped updates)", t->nan_streak);
+            agreed = 1;   /* the skips are decided together */
             goto fail;
         }
         if (ended) {
@@ -491,12 +493,16 @@ static int train_loop(Run *run, Trainer *t, long max_steps) {
         fprintf(stderr, "rlvr train: interrupted at step %ld; resume with: rlvr train --resume %s\n", t->step, run->dir);
     goto out;
 fail:
-    if (dist_size() > 1) fprintf(stderr, "rlvr train: rank %d of %d: %s\n", dist_rank(), dist_size(), err);
-    else fprintf(stderr, "rlvr train: %s\n", err);
+    agreed = agreed > 0;
+    if (dist_size() > 1 && !agreed) fprintf(stderr, "rlvr train: rank %d of %d: %s\n", dist_rank(), dist_size(), err);
+    else if (dist_rank() == 0) fprintf(stderr, "rlvr train: %s\n", err);
     {
         char e2[512];
         if (write_summary(run, t, strcmp(status, "running") ? status : "failed", e2, sizeof e2)) fprintf(stderr, "rlvr train: %s\n", e2);
     }
+    /* A failure all ranks reached together: the others wait until rank 0 has written the
+     * summary, since the exit that follows aborts the job. */
+    if (agreed) dist_barrier();
     rc = 1;
 out:
     signal(SIGINT, SIG_DFL);

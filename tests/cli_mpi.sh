@@ -160,6 +160,7 @@ RLVR_TEST_DIVERGE_RANK=1 train2 "$TMP/t.lua" --run-id diverge
 [ "$RC" -ne 0 ] || fail "the job went on with diverged parameters"
 [ "$RC" -ne 124 ] || fail "the job hung (killed by the timeout)"
 expect_err "after step 1 the ranks' parameters differ"
+grep -q '"status":[[:space:]]*"failed"' "$RUNS/diverge/summary.json" || fail "the diverged run's summary.json does not say failed"
 
 check "a rank that fails alone stops the job (no rank waits for it forever)"
 T0=$(date +%s)
