@@ -12,7 +12,7 @@
 # made to diverge stops the job); rank 0 alone writes the run; a run resumes with another
 # number of ranks; a rank that fails alone or is killed stops the job with a message,
 # without hanging, and the last checkpoint still loads; SIGTERM saves and stops every rank;
-# commands other than train refuse to run on several ranks.
+# commands other than train refuse to run on several ranks; `rlvr bench mpi` runs (a smoke run).
 #
 # Skipped (exit 0 with a "skip:" line) when mpirun is missing or rlvr was built
 # without MPI (`make MPI=0`, or no mpicc).
@@ -234,6 +234,16 @@ grep -q '"status":[[:space:]]*"interrupted"' "$RUNS/term/summary.json" || fail "
 N=$(wc -l <"$RUNS/term/metrics.jsonl")
 train1 --resume term --max-steps $((N + 2)); expect_rc 0
 expect_err "from step $N,"
+
+check "rlvr bench mpi (smoke run): JSON lines at 1 and 2 ranks, the scaling efficiency, the gradient's bytes"
+run timeout 120 "$RLVR" bench mpi --sft-steps 3 --rl-steps 3; expect_rc 0; expect_lines 6
+[ "$(grep -c '^{"bench":"mpi",.*"steps_per_s":[0-9.e+-]*,' "$OUT")" -eq 4 ] || fail "expected 4 steps_per_s lines"
+[ "$(grep -c '"scaling_efficiency":[0-9.]*,' "$OUT")" -eq 2 ] || fail "expected 2 scaling_efficiency lines"
+PARAMS=$(sed -n 's/.*"mode":"sft","scaling_efficiency".*"params":\([0-9]*\).*/\1/p' "$OUT")
+BYTES=$(sed -n 's/.*"mode":"sft","ranks":2,.*"comm_bytes_per_step":\([0-9]*\).*/\1/p' "$OUT")
+[ -n "$PARAMS" ] && [ -n "$BYTES" ] || fail "no params or 2-rank comm_bytes_per_step"
+[ "$BYTES" -ge $((4 * PARAMS)) ] && [ "$BYTES" -le $((4 * PARAMS + 1000)) ] ||
+    fail "an SFT step passed $BYTES bytes; the gradient is $((4 * PARAMS))"
 
 check "commands other than train refuse several ranks with a message"
 run $MPIRUN "$RLVR" sample --ckpt "$RUNS/one/checkpoints/latest.ckpt" --prompt "1+1"
