@@ -492,6 +492,32 @@ int sandbox_open_status_of_child(int rfd) {
     path[k] = 0;
     return openat(FD_PROC, path, O_RDONLY | O_CLOEXEC);
 }
+/* The same through a pidfd of the child: the "Pid:" line of its fdinfo read through the
+ * host's /proc is the host pid (no help from the child needed). -1 when anything fails. */
+int sandbox_open_status_of_pidfd(int pidfd) {
+    char path[96], buf[512];
+    const char *pre = "self/fdinfo/";
+    int k = 0;
+    for (int i = 0; pre[i]; i++) path[k++] = pre[i];
+    k += put_num(path + k, pidfd);
+    path[k] = 0;
+    int fd = openat(FD_PROC, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    long pid = -1;
+    for (char *p = buf; *p; p++)
+        if ((p == buf || p[-1] == '\n') && !strncmp(p, "Pid:", 4)) { pid = get_num(p + 4); break; }
+    if (pid <= 0) return -1;
+    k = put_num(path, pid);
+    const char *st = "/status";
+    for (int i = 0; st[i]; i++) path[k++] = st[i];
+    path[k] = 0;
+    return openat(FD_PROC, path, O_RDONLY | O_CLOEXEC);
+}
+
 void sandbox_read_peaks(int fd, long *vm, long *rss) {
     char buf[4096];
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
@@ -505,16 +531,15 @@ void sandbox_read_peaks(int fd, long *vm, long *rss) {
     }
 }
 
-/* Init's wait for its program child `pid` (pp_r: the pipe on which the child sends its
- * host pid, or -1), filling rec (REC_DONE: status, rusage, peaks). The program's own peak
+/* Init's wait for its program child `pid` (stfd: the child's /proc/<pid>/status through
+ * FD_PROC, or -1; closed here), filling rec (REC_DONE: status, rusage, peaks). The program's own peak
  * memory: wait4's maxrss also counts the forked copy of the harness (see the top of this
  * file), so init traces the program (PTRACE_SEIZE, only PTRACE_O_TRACEEXIT: no stop at
  * exec, children and threads untraced) and reads /proc/<pid>/status at its exit stop,
  * when its memory still exists. Signals are passed on unchanged; group stops are kept
  * (PTRACE_LISTEN). Other children (orphans) are reaped on the way. */
-void sandbox_wait_program(long pid, int pp_r, StatusRec *rec) {
-    int stfd = pp_r >= 0 ? sandbox_open_status_of_child(pp_r) : -1, traced = 0;
-    if (pp_r >= 0) close(pp_r);
+void sandbox_wait_program(long pid, int stfd, StatusRec *rec) {
+    int traced = 0;
     if (stfd >= 0)
         traced = syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0,
                          PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) == 0;
@@ -600,7 +625,9 @@ static _Noreturn void init_child(const Child *c) {
     /* Init holds no copies of the program's stdio. */
     close(0); close(1); close(2);
     StatusRec rec;
-    sandbox_wait_program(pid, pp[0], &rec);
+    int stfd = pp[0] >= 0 ? sandbox_open_status_of_child(pp[0]) : -1;
+    if (pp[0] >= 0) close(pp[0]);
+    sandbox_wait_program(pid, stfd, &rec);
     (void)!write(FD_STAT, &rec, sizeof rec);
     /* Kill the program's group and reap it (and any orphan: init is a subreaper) before
      * leaving, so nothing is left to a PID 1 that may never reap. A member that setsid()s

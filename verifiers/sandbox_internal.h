@@ -47,6 +47,7 @@ typedef struct {
     int kind, status, err;
     struct rusage ru;
     long peak_vm_kb, peak_rss_kb; /* the program's VmPeak/VmHWM at its exit, or -1 */
+    long baseline_kb;             /* REC_DONE of a session: the pre-exec peak RSS, or -1 */
     char what[64];
 } StatusRec;
 
@@ -56,12 +57,13 @@ _Noreturn void sandbox_die(const char *what);
 void sandbox_move_fd(int from, int to, int cloexec);
 void sandbox_drop_caps(void);
 int sandbox_open_status_of_child(int rfd);
+int sandbox_open_status_of_pidfd(int pidfd);
 void sandbox_read_peaks(int fd, long *vm, long *rss);
 long sandbox_raw_clone(unsigned long flags);
 void sandbox_ccopy(char *d, size_t cap, const char *s);
 /* Init: wait for its program child (tracing it for its peak memory), reaping orphans on
- * the way; pp_r is the read end of the pipe the child sends its host pid on (or -1). */
-void sandbox_wait_program(long pid, int pp_r, StatusRec *rec);
+ * the way; stfd is the child's /proc/<host pid>/status (or -1), closed here. */
+void sandbox_wait_program(long pid, int stfd, StatusRec *rec);
 /* The program child's half: make itself traceable and send its host pid on pp[1]. */
 void sandbox_send_host_pid(int pp[2]);
 

@@ -44,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -72,6 +73,19 @@
 #define JOB_FD_IN 64      /* where init parks a job's descriptors until the fork */
 #define JOB_FD_OUT 65
 #define JOB_FD_ERR 66
+#define JOB_STACK (256 << 10)
+
+/* The program child runs on a stack of its own in init's memory (CLONE_VM, until its
+ * execve); AddressSanitizer cannot follow that stack switch. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHILD_CODE __attribute__((no_sanitize_address))
+#else
+#define CHILD_CODE
+#endif
+
+/* Written by the program child just before its execve, read by init once the program
+ * has ended (the memory is init's until the exec). */
+static volatile long g_job_baseline;
 
 struct SandboxSession {
     char dir[PATH_MAX];
@@ -162,10 +176,12 @@ static void setup_views(const InitArgs *a) {
         sandbox_die("remount / read-only");
 }
 
-/* The program child of a job: its view, limits, user, filter, exec. */
-static _Noreturn void job_child(const JobMsg *j, int pp[2]) {
+/* The program child of a job: its view, limits, user, filter, exec. It shares init's
+ * memory until the exec, while init attaches to it and waits, so it writes nothing of
+ * init's but g_job_baseline and the exec page (and errno, which init does not read
+ * meanwhile); descriptors, credentials, limits, the root and the filter are its own. */
+static CHILD_CODE _Noreturn void job_child(const JobMsg *j) {
     syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    sandbox_send_host_pid(pp);
     sandbox_move_fd(JOB_FD_IN, 0, 0);
     sandbox_move_fd(JOB_FD_OUT, 1, 0);
     sandbox_move_fd(JOB_FD_ERR, 2, 0);
@@ -208,13 +224,17 @@ static _Noreturn void job_child(const JobMsg *j, int pp[2]) {
     /* The peak RSS so far belongs to the copy of the harness that fork made (see
      * sandbox.c): tell the caller, so it can tell the two apart. */
     struct rusage self;
-    if (syscall(SYS_getrusage, RUSAGE_SELF, &self) == 0) sandbox_report(REC_BASELINE, (int)self.ru_maxrss, "", 0);
+    if (syscall(SYS_getrusage, RUSAGE_SELF, &self) == 0) g_job_baseline = self.ru_maxrss;
     char *page = sandbox_exec_page();
     sandbox_ccopy(page, SANDBOX_EXEC_PAGE, argv[0]);
     syscall(SYS_execve, page, argv, envp);
     sandbox_report(REC_EXEC_FAIL, 0, argv[0], errno);
     syscall(SYS_exit_group, 127);
     for (;;) {}
+}
+
+static CHILD_CODE int job_child_main(void *arg) {
+    job_child(arg);
 }
 
 /* Receives one job and its three descriptors (parked at JOB_FD_*). 1: a job; 0: the
@@ -275,19 +295,28 @@ static _Noreturn void session_init(const InitArgs *a) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     static JobMsg job; /* this process's own copy */
+    /* The program child shares init's memory until its execve: no copy of the harness's
+     * page tables per run (init is a copy of the harness, which may hold a model). Init
+     * attaches to it at once, which needs the shared mm dumpable (init's setresuid made it
+     * not; a job child's setresuid, without a user namespace, may again). Being dumpable
+     * lets only processes of the sandbox's own uid trace init: the programs, for whom
+     * ptrace is not in the allowlist. */
+    char *stack = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) sandbox_die("the program child's stack");
     for (;;) {
         int r = job_receive(&job);
         if (r == 0) syscall(SYS_exit_group, 0);
         if (r < 0) sandbox_die("a malformed job");
-        int pp[2] = { -1, -1 };
-        if (syscall(SYS_pipe2, pp, O_CLOEXEC) != 0) pp[0] = pp[1] = -1;
-        long pid = sandbox_raw_clone(SIGCHLD);
+        g_job_baseline = -1;
+        syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
+        long pid = clone(job_child_main, stack + JOB_STACK, CLONE_VM | SIGCHLD, &job);
         if (pid < 0) sandbox_die("fork program");
-        if (pid == 0) job_child(&job, pp);
-        if (pp[1] >= 0) close(pp[1]);
         close(JOB_FD_IN); close(JOB_FD_OUT); close(JOB_FD_ERR);
+        int stfd = -1, pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd >= 0) { stfd = sandbox_open_status_of_pidfd(pidfd); close(pidfd); }
         StatusRec rec;
-        sandbox_wait_program(pid, pp[0], &rec);
+        sandbox_wait_program(pid, stfd, &rec);
+        rec.baseline_kb = g_job_baseline;
         /* Nothing of this run may outlive it: from PID 1, kill(-1) reaches every other
          * process of the namespace; all of them end up as init's children (orphans are
          * reparented to it), so no child left means no process left. */
@@ -563,8 +592,7 @@ int sandbox_session_run(SandboxSession *s, const SandboxSpec *spec, SandboxResul
             StatusRec r;
             ssize_t k = recv(s->ctl, &r, sizeof r, MSG_DONTWAIT);
             if (k == (ssize_t)sizeof r) {
-                if (r.kind == REC_DONE) { o.done = r; o.have_done = 1; }
-                else if (r.kind == REC_BASELINE) o.baseline_kb = r.status;
+                if (r.kind == REC_DONE) { o.done = r; o.have_done = 1; o.baseline_kb = r.baseline_kb; }
                 else if (r.kind != REC_STARTED && !o.fail.kind) o.fail = r;
             } else if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN)) {
                 ctl_eof = 1;
