@@ -320,7 +320,9 @@ static _Noreturn void session_init(const InitArgs *a) {
         long pid = clone(job_child_main, stack + JOB_STACK, CLONE_VM | SIGCHLD, &job);
         if (pid < 0) sandbox_die("fork program");
         close(JOB_FD_IN); close(JOB_FD_OUT); close(JOB_FD_ERR);
-        int stfd = -1, pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        /* Only a program's peak memory is worth its exit stop (two more context switches
+         * per run): the compiler's is wait4's figure, when it is above the baseline. */
+        int stfd = -1, pidfd = job.profile == SANDBOX_PROFILE_RUN ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
         if (pidfd >= 0) { stfd = sandbox_open_status_of_pidfd(pidfd); close(pidfd); }
         StatusRec rec;
         sandbox_wait_program(pid, stfd, &rec);
