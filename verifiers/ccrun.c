@@ -1,7 +1,10 @@
 /* ccrun: the "ccrun" verifier. Reads the tests from the task's meta, extracts the code,
  * writes it (and for function tasks a generated main) into a private sandbox directory,
  * compiles it there with the compiler in the sandbox's COMPILE profile, runs the binary
- * once per test in the RUN profile and compares the outputs outside the sandbox.
+ * once per test in the RUN profile and compares the outputs outside the sandbox. The
+ * compile and the tests share one sandbox session (one set of namespaces per program,
+ * which is most of a sandboxed run's fixed cost); each test runs in dir/t<i>, made fresh
+ * with a copy of the binary and removed after it.
  *
  * The generated main of a function task: the user's code comes first, with `main`
  * renamed (a completion that brings its own main still links), then the standard headers

@@ -1,19 +1,19 @@
 /* sandbox: see sandbox.h for the contract. How it works, mechanism by mechanism:
  *
- * Processes. sandbox_run forks (a raw clone, with CLONE_NEWUSER|NEWPID|NEWNS|NEWNET|
- * NEWIPC when the machine allows them) a small supervisor, "init", that never execs:
- * it becomes PID 1 of the new PID namespace, forks the real program (PID 2), reaps
- * every orphan, and when the program ends writes its wait status and rusage to a
- * status pipe and exits. When PID 1 of a PID namespace dies the kernel SIGKILLs every
- * other process in it and waits for them, so a double-forked daemon, a SIGSTOPped child
- * or a fork bomb all end with the run. The caller kills init (SIGKILL) on the wall-clock
- * limit or the output cap, and then reaps it; init also has PR_SET_PDEATHSIG(SIGKILL), so
- * if the calling thread dies the tree goes with it. Without a PID namespace (fallback)
- * init calls setsid() and subreaper, the program gets a process group of its own, and
- * on any end init (still alive: the caller signals only the program's group) kills that
- * group and reaps it and every orphan before leaving, so nothing is left to a PID 1
- * that may not reap. setsid and setpgid are not in the seccomp allowlist, so the
- * program cannot leave its group.
+ * Processes. With namespaces, sandbox_run is a session of one run (sandbox_session.c):
+ * a small supervisor, "init", that never execs, cloned with CLONE_NEWUSER|NEWPID|NEWNS|
+ * NEWNET|NEWIPC, PID 1 of the new PID namespace; it starts the program, reaps every
+ * orphan, and kills whatever the run left before reporting. When PID 1 of a PID
+ * namespace dies the kernel SIGKILLs every other process in it and waits for them, so
+ * a double-forked daemon, a SIGSTOPped child or a fork bomb all end with the run. The
+ * caller kills init (SIGKILL) on the wall-clock limit or the output cap, and then reaps
+ * it; init also has PR_SET_PDEATHSIG(SIGKILL), so if the calling thread dies the tree
+ * goes with it. Without namespaces (fallback) this file's own supervisor runs each run
+ * (sandbox_run_direct): init calls setsid() and subreaper, the program gets a process
+ * group of its own, and on any end init (still alive: the caller signals only the
+ * program's group) kills that group and reaps it and every orphan before leaving, so
+ * nothing is left to a PID 1 that may not reap. setsid and setpgid are not in the
+ * seccomp allowlist, so the program cannot leave its group.
  *
  * Users. Running as root, the user namespace maps its uid/gid 0 to the unprivileged
  * SANDBOX_UID/GID outside (nobody), and init switches to it: the program can only touch
@@ -25,8 +25,9 @@
  * is dropped (bounding set, effective/permitted/inheritable, securebits NOROOT locked),
  * and PR_SET_NO_NEW_PRIVS is set.
  *
- * Filesystem view (mount namespace). A tmpfs is mounted over the working dir's path
- * (only inside the namespace), populated, pivot_root'ed into and remounted read-only:
+ * Filesystem view (mount namespace; built once per session, see sandbox_session.c). A
+ * tmpfs is mounted over the working dir's path (only inside the namespace), populated,
+ * pivot_root'ed into and remounted read-only; each profile's view is:
  *   /work          the working dir, read-write (bind mount of the real dir; cwd)
  *   /dev/null, /dev/zero, /dev/urandom
  *   /etc/ld.so.cache
@@ -42,8 +43,9 @@
  * Environment: RUN gets none at all; COMPILE gets PATH=/usr/bin:/bin and TMPDIR=/work
  * (the working dir: gcc's temporary files go there and go with it).
  *
- * Seccomp (libseccomp, built before forking and exported to a BPF buffer so the child
- * only makes raw system calls): an allowlist; anything else kills the whole process
+ * Seccomp (libseccomp, built once per process and exported to a BPF buffer so the child
+ * only makes raw system calls; a binary tree, which the kernel prepares in a third of the
+ * time of the linear list at each attach): an allowlist; anything else kills the whole process
  * (SCMP_ACT_KILL_PROCESS: the status shows SIGSYS, so the syscall number is not known
  * and violation_syscall is -1). Foreign ABIs (i386, x32) kill too (BADARCH action, and
  * libseccomp's native x86_64 filter rejects x32 numbers). clone3 returns ENOSYS so glibc
@@ -54,10 +56,11 @@
  * other than terminal queries, bpf, perf_event_open, keyctl, io_uring, process_vm_*...
  *   COMPILE additionally allows execve/vfork/fork (gcc runs cc1, as, collect2, ld).
  *   RUN allows execve only with the exact pathname pointer of the sandbox's own final
- *   execve (SCMP_A0 == that address), which is installed just before that call. After
- *   the exec the program's memory is new: to exec again it would have to pass the same
- *   address (a heap address of the harness, randomised by ASLR, that it has no way to
- *   read) and have a valid path there: one wrong guess kills it. Seccomp compares the
+ *   execve (SCMP_A0 == that address: a page mapped once per process, into which the
+ *   program child copies its path just before that call). After the exec the program's
+ *   memory is new: to exec again it would have to pass the same address (an mmap
+ *   address of the harness, randomised by ASLR, that it has no way to read) and have a
+ *   valid path there: one wrong guess kills it. Seccomp compares the
  *   pointer, not the string, so this alone is not a proof; it is backed by the mount
  *   view, in which there is nothing else to exec (no /usr/bin, no /bin). execveat is
  *   never allowed.
@@ -87,10 +90,11 @@
  * Not limited: the number of files the program creates in its dir (each is capped by
  * RLIMIT_FSIZE, their count is not; there is no disk quota) and the dir's total size.
  *
- * Threads: everything that allocates (argv rewriting, the filter, the mount plan, the
+ * Threads: everything that allocates (argv rewriting, the filters, the mount plan, the
  * environment) is prepared before the fork; between fork and execve the children only
- * make system calls (raw, or async-signal-safe wrappers: sigaction, sigprocmask). Every descriptor is O_CLOEXEC, and init closes every descriptor
- * it does not need at once, so concurrent runs do not hold each other's pipes. */
+ * make system calls (raw, or async-signal-safe wrappers: sigaction, sigprocmask). Every
+ * descriptor is O_CLOEXEC, and init closes every descriptor it does not need at once,
+ * so concurrent runs do not hold each other's pipes. */
 #define _GNU_SOURCE
 #include "verifiers/sandbox.h"
 #include "verifiers/sandbox_internal.h"

@@ -9,7 +9,9 @@
  * whole process tree is killed; stdout and stderr read while it runs and capped; an empty
  * environment. Where namespaces cannot be created it still runs with rlimits and seccomp
  * and says once (on stderr) which isolation is missing. Thread-safe: several runs may be
- * in flight at once from different threads. */
+ * in flight at once from different threads. A session (below) runs several programs in
+ * one set of namespaces, one after the other, each still a fresh process tree that sees
+ * nothing the previous ones left: what ccrun uses for a program's compile and tests. */
 #ifndef RLVR_SANDBOX_H
 #define RLVR_SANDBOX_H
 #include <stddef.h>
