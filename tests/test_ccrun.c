@@ -478,7 +478,12 @@ static void *thread_main(void *p) {
         const char *code = a->wrong ? bad : SUM_OK;
         g_ccrun->score(g_ccrun, &t, code, strlen(code), &v);
         double want = a->wrong ? 0.5 : 1.0;
-        if (strcmp(v.status, a->wrong ? VERDICT_WRONG : VERDICT_CORRECT) != 0 || v.reward != want) a->errors++;
+        if (strcmp(v.status, a->wrong ? VERDICT_WRONG : VERDICT_CORRECT) != 0 || v.reward != want) {
+            char *json = verdict_to_json(&v);
+            fprintf(stderr, "  thread verdict: %s\n", json ? json : "?");
+            free(json);
+            a->errors++;
+        }
         verdict_free(&v);
     }
     cJSON_Delete(meta);

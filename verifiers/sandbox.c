@@ -535,18 +535,21 @@ void sandbox_read_peaks(int fd, long *vm, long *rss) {
     }
 }
 
+/* Init attaches to its program child for its exit stop (see below); 1 when it did. */
+int sandbox_seize(long pid) {
+    return syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) == 0;
+}
+
 /* Init's wait for its program child `pid` (stfd: the child's /proc/<pid>/status through
- * FD_PROC, or -1; closed here), filling rec (REC_DONE: status, rusage, peaks). The program's own peak
+ * FD_PROC, or -1; closed here; traced: sandbox_seize succeeded), filling rec (REC_DONE:
+ * status, rusage, peaks). The program's own peak
  * memory: wait4's maxrss also counts the forked copy of the harness (see the top of this
  * file), so init traces the program (PTRACE_SEIZE, only PTRACE_O_TRACEEXIT: no stop at
  * exec, children and threads untraced) and reads /proc/<pid>/status at its exit stop,
  * when its memory still exists. Signals are passed on unchanged; group stops are kept
  * (PTRACE_LISTEN). Other children (orphans) are reaped on the way. */
-void sandbox_wait_program(long pid, int stfd, StatusRec *rec) {
-    int traced = 0;
-    if (stfd >= 0)
-        traced = syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0,
-                         PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) == 0;
+void sandbox_wait_program(long pid, int stfd, int traced, StatusRec *rec) {
+    traced = traced && stfd >= 0;
     long peak_vm = -1, peak_rss = -1;
     int status = 0;
     struct rusage ru;
@@ -631,7 +634,7 @@ static _Noreturn void init_child(const Child *c) {
     StatusRec rec;
     int stfd = pp[0] >= 0 ? sandbox_open_status_of_child(pp[0]) : -1;
     if (pp[0] >= 0) close(pp[0]);
-    sandbox_wait_program(pid, stfd, &rec);
+    sandbox_wait_program(pid, stfd, stfd >= 0 && sandbox_seize(pid), &rec);
     (void)!write(FD_STAT, &rec, sizeof rec);
     /* Kill the program's group and reap it (and any orphan: init is a subreaper) before
      * leaving, so nothing is left to a PID 1 that may never reap. A member that setsid()s

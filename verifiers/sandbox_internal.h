@@ -61,9 +61,11 @@ int sandbox_open_status_of_pidfd(int pidfd);
 void sandbox_read_peaks(int fd, long *vm, long *rss);
 long sandbox_raw_clone(unsigned long flags);
 void sandbox_ccopy(char *d, size_t cap, const char *s);
-/* Init: wait for its program child (tracing it for its peak memory), reaping orphans on
- * the way; stfd is the child's /proc/<host pid>/status (or -1), closed here. */
-void sandbox_wait_program(long pid, int stfd, StatusRec *rec);
+/* Init: attach to its program child (1 when it did), then wait for it (reading its peak
+ * memory at its exit stop when traced), reaping orphans on the way; stfd is the child's
+ * /proc/<host pid>/status (or -1), closed here. */
+int sandbox_seize(long pid);
+void sandbox_wait_program(long pid, int stfd, int traced, StatusRec *rec);
 /* The program child's half: make itself traceable and send its host pid on pp[1]. */
 void sandbox_send_host_pid(int pp[2]);
 

@@ -36,6 +36,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -85,6 +86,10 @@
 /* Written by the program child just before its execve, read by init once the program
  * has ended (the memory is init's until the exec). */
 static volatile long g_job_baseline;
+/* Set (and futex-woken) by init once it has tried to attach to the program child: the
+ * child waits for it before its execve, so a short program cannot exit before init
+ * attaches when init is slow to be scheduled (a loaded machine). Usually init is first. */
+static volatile int g_job_attached;
 
 struct SandboxSession {
     char dir[PATH_MAX];
@@ -213,6 +218,10 @@ static CHILD_CODE _Noreturn void job_child(const JobMsg *j) {
      * sandbox.c): tell the caller, so it can tell the two apart. */
     struct rusage self;
     if (syscall(SYS_getrusage, RUSAGE_SELF, &self) == 0) g_job_baseline = self.ru_maxrss;
+    for (int i = 0; !g_job_attached && i < 10; i++) { /* at most 1 s: nothing hangs */
+        struct timespec ts = { 0, 100000000 };
+        syscall(SYS_futex, &g_job_attached, FUTEX_WAIT, 0, &ts, NULL, 0);
+    }
     char *page = sandbox_exec_page();
     sandbox_ccopy(page, SANDBOX_EXEC_PAGE, argv[0]);
     syscall(SYS_execve, page, argv, envp);
@@ -316,6 +325,7 @@ static _Noreturn void session_init(const InitArgs *a) {
         if (r < 0) sandbox_die("a malformed job");
         job_bind_subdir(&job, 1);
         g_job_baseline = -1;
+        g_job_attached = 0;
         syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
         long pid = clone(job_child_main, stack + JOB_STACK, CLONE_VM | SIGCHLD, &job);
         if (pid < 0) sandbox_die("fork program");
@@ -324,8 +334,11 @@ static _Noreturn void session_init(const InitArgs *a) {
          * per run): the compiler's is wait4's figure, when it is above the baseline. */
         int stfd = -1, pidfd = job.profile == SANDBOX_PROFILE_RUN ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
         if (pidfd >= 0) { stfd = sandbox_open_status_of_pidfd(pidfd); close(pidfd); }
+        int traced = stfd >= 0 && sandbox_seize(pid);
+        g_job_attached = 1;
+        syscall(SYS_futex, &g_job_attached, FUTEX_WAKE, 1, NULL, NULL, 0);
         StatusRec rec;
-        sandbox_wait_program(pid, stfd, &rec);
+        sandbox_wait_program(pid, stfd, traced, &rec);
         rec.baseline_kb = g_job_baseline;
         /* Nothing of this run may outlive it: from PID 1, kill(-1) reaches every other
          * process of the namespace; all of them end up as init's children (orphans are
