@@ -315,8 +315,9 @@ static _Noreturn void session_init(const InitArgs *a) {
      * page tables per run (init is a copy of the harness, which may hold a model). Init
      * attaches to it at once, which needs the shared mm dumpable (init's setresuid made it
      * not; a job child's setresuid, without a user namespace, may again). Being dumpable
-     * lets only processes of the sandbox's own uid trace init: the programs, for whom
-     * ptrace is not in the allowlist. */
+     * lets processes of the sandbox's own uid trace init: the programs, for whom ptrace
+     * is not in the allowlist, and outside the host's own "nobody" processes, which can
+     * trace the programs anyway. */
     char *stack = mmap(NULL, JOB_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) sandbox_die("the program child's stack");
     for (;;) {
