@@ -7,7 +7,7 @@
  * checked for what it must not leave behind: processes (the copies are named
  * t<pid>-<name>, so each test process counts only its own, via /proc), files outside the dir, the dir itself. Needs namespaces (as
  * root, or unprivileged user namespaces): without a mount namespace the canary test
- * fails, on purpose. RLVR_SANDBOX_NAMESPACES=0 runs it against the fallback. */
+ * and the session test fail, on purpose. RLVR_SANDBOX_NAMESPACES=0 runs it against the fallback. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -499,7 +499,9 @@ static void test_concurrent_runs(void **state) {
 
 /* A session: runs one after the other in one set of namespaces. Nothing a run leaves
  * (a daemon, a file in its subdir) reaches the next; a run killed at the wall clock ends
- * the namespaces and the next run gets new ones. */
+ * the namespaces and the next run gets new ones. Like the canary test, this needs the
+ * mount namespace: in the fallback a subdir's sibling that still exists is reachable
+ * (ccrun removes each test's dir before the next). */
 static void test_session(void **state) {
     (void)state;
     int before = count_sandbox_procs();

@@ -889,6 +889,13 @@ int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, s
         sandbox_set_err(err, errlen, "sandbox_run: chown %s: %s", workdir, errno);
         goto out;
     }
+    /* No mount namespace to hide dir from a run in one of its subdirs: as root, dir
+     * becomes root's and only traversable (0711), so the program can neither list it nor
+     * leave a file in it for the next run; a run in dir itself makes it nobody's again. */
+    if (privileged && spec->subdir && (chown(spec->dir, 0, 0) != 0 || chmod(spec->dir, 0711) != 0)) {
+        sandbox_set_err(err, errlen, "sandbox_run: chown %s: %s", spec->dir, errno);
+        goto out;
+    }
     c.out_w = out_p[1]; c.err_w = err_p[1]; c.stat_w = stat_p[1];
 
     long cp = sandbox_raw_clone(0);
