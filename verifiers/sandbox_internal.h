@@ -1,6 +1,7 @@
-/* sandbox_internal: what the sandbox's files (sandbox.c: capabilities, the one-shot run
- * used without namespaces, results; sandbox_session.c: runs in one set of namespaces;
- * sandbox_seccomp.c: the filter) share with each other, and nobody else. */
+/* sandbox_internal: what the sandbox's files (sandbox.c: capabilities, the view's plan,
+ * the children's shared steps, results; sandbox_session.c: runs in one set of namespaces;
+ * sandbox_direct.c: runs without namespaces; sandbox_seccomp.c: the filter) share with
+ * each other, and nobody else. */
 #ifndef RLVR_SANDBOX_INTERNAL_H
 #define RLVR_SANDBOX_INTERNAL_H
 #include "verifiers/sandbox.h"
@@ -95,7 +96,7 @@ int sandbox_result_fill(const SandboxSpec *spec, const SandboxObserved *o, Captu
 /* A sealed memfd holding spec's stdin (cloexec), or -1 with err set. */
 int sandbox_stdin_memfd(const SandboxSpec *spec, char *err, size_t errlen);
 
-/* The one-shot run (sandbox.c): its own supervisor per run; used without namespaces. */
+/* The run without namespaces (sandbox_direct.c): a supervisor of its own per run. */
 int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, size_t errlen);
 
 #endif
