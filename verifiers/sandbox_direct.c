@@ -70,7 +70,7 @@ static _Noreturn void program_child(const Child *c) {
     if (syscall(SYS_getrusage, RUSAGE_SELF, &self) == 0) sandbox_report(REC_BASELINE, (int)self.ru_maxrss, "", 0);
     char *page = sandbox_exec_page();
     sandbox_ccopy(page, SANDBOX_EXEC_PAGE, c->argv[0]);
-    syscall(SYS_execve, page, c->argv, c->envp);
+    sandbox_execve(page, c->argv, c->envp);
     sandbox_report(REC_EXEC_FAIL, 0, c->argv[0], errno);
     syscall(SYS_exit_group, 127);
     for (;;) {}

@@ -62,6 +62,10 @@ int sandbox_open_status_of_pidfd(int pidfd);
 void sandbox_read_peaks(int fd, long *vm, long *rss);
 long sandbox_raw_clone(unsigned long flags);
 void sandbox_ccopy(char *d, size_t cap, const char *s);
+/* execve(path, ...), again while it fails with ETXTBSY (up to 1 s): another thread's
+ * clone may hold a descriptor it had open for writing the binary until that child closes
+ * its inherited descriptors, a few microseconds later. Returns only on failure. */
+void sandbox_execve(const char *path, char *const argv[], char *const envp[]);
 /* Init: attach to its program child (1 when it did), then wait for it (reading its peak
  * memory at its exit stop when traced), reaping orphans on the way; stfd is the child's
  * /proc/<host pid>/status (or -1), closed here. */

@@ -224,7 +224,7 @@ static CHILD_CODE _Noreturn void job_child(const JobMsg *j) {
     }
     char *page = sandbox_exec_page();
     sandbox_ccopy(page, SANDBOX_EXEC_PAGE, argv[0]);
-    syscall(SYS_execve, page, argv, envp);
+    sandbox_execve(page, argv, envp);
     sandbox_report(REC_EXEC_FAIL, 0, argv[0], errno);
     syscall(SYS_exit_group, 127);
     for (;;) {}
