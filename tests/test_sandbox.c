@@ -16,6 +16,8 @@
 
 #include "verifiers/sandbox.h"
 #include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -569,6 +571,40 @@ static void test_session(void **state) {
     assert_int_equal(count_sandbox_procs(), before);
 }
 
+/* A binary someone still has open for writing cannot be exec'd (ETXTBSY). In a threaded
+ * harness another thread's clone holds such a descriptor for a moment; the program child
+ * retries for up to 1 s, so a writer that closes 200 ms later delays the run, no more. */
+static void *close_later(void *p) {
+    struct timespec ts = { 0, 200000000 };
+    nanosleep(&ts, NULL);
+    close(*(int *)p);
+    return NULL;
+}
+
+static void test_exec_waits_for_a_writer(void **state) {
+    (void)state;
+    char dir[256], err[512], exe[64], path[400];
+    make_dir(dir, sizeof dir);
+    put_prog(dir, "hello");
+    snprintf(exe, sizeof exe, "./%s-hello", g_tag);
+    snprintf(path, sizeof path, "%s/%s-hello", dir, g_tag);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, close_later, &fd), 0);
+    const char *argv[] = { exe, NULL };
+    SandboxSpec s = small_spec(dir, argv);
+    SandboxResult r;
+    int rc = sandbox_run(&s, &r, err, sizeof err);
+    pthread_join(th, NULL);
+    if (rc != 0) fprintf(stderr, "sandbox_run: %s\n", err);
+    assert_int_equal(sandbox_dir_remove(dir), 0);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.outcome, SANDBOX_EXITED);
+    assert_string_equal(r.out, "hello\n");
+    sandbox_result_free(&r);
+}
+
 static void test_exec_failure_is_an_error(void **state) {
     (void)state;
     char dir[256], err[256];
@@ -631,6 +667,7 @@ int main(void) {
         cmocka_unit_test(test_concurrent_runs),
         cmocka_unit_test(test_exec_failure_is_an_error),
         cmocka_unit_test(test_session),
+        cmocka_unit_test(test_exec_waits_for_a_writer),
         cmocka_unit_test(test_big_harness_is_not_a_memory_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
