@@ -1,5 +1,5 @@
 /* bench_ccrun: the ccrun part of `rlvr bench verify`. Compile + run of one small correct
- * program (a program task: read two ints, print their sum; one test), per compiler (gcc,
+ * program (a program task: read two ints, print their sum; one test, then six), per compiler (gcc,
  * tcc where installed) and per worker count (1, 2: OpenMP threads, each compiling and
  * running its own program in its own directory), measured three ways in the same run:
  *
@@ -10,7 +10,12 @@
  *            the directory bound at /work)
  *
  * Every variant does the same work per program: make a directory, write prog.c, compile,
- * run with the test's stdin, compare stdout, remove the directory. The variants are
+ * run with the test's stdin, compare stdout, remove the directory. A second line per
+ * compiler and worker count does it for a program with 6 tests (what training verifies:
+ * 5-8 tests a program): one compile, then 6 runs, each with its own stdin and expected
+ * output; bare runs them as 6 fork/execs in the one directory, bwrap as 6 bwrap
+ * invocations (a fresh sandbox each, as one would use it), the sandbox as ccrun does (one
+ * session, each test in a fresh directory of its own). The variants are
  * interleaved in short batches (rotating order) until each has run for about 2 seconds
  * and at least 10 programs, so a noisy machine slows them alike. A last line measures
  * the fixed cost of one exec of the compiled program each way (the spawn overhead, without
@@ -47,6 +52,13 @@ static const char PROG[] =
     "}\n";
 static const char STDIN[] = "3 4\n";
 static const char WANT[] = "7\n";
+#define MULTI_TESTS 6  /* the multi-test lines: what training verifies (5-8 tests a program) */
+
+/* Test i of a program: stdin "i+3 4", expected i+7. */
+static void test_io(int i, char *in, size_t inlen, char *want, size_t wantlen) {
+    snprintf(in, inlen, "%d 4\n", i + 3);
+    snprintf(want, wantlen, "%d\n", i + 7);
+}
 
 enum { V_SANDBOX, V_BARE, V_BWRAP, NV };
 static const char *const VNAME[NV] = { "sandbox", "bare", "bwrap" };
@@ -115,6 +127,7 @@ static int spawn_wait(char *const argv[], char *const envp[], const char *dir, c
 typedef struct {
     char cc[256];
     int tcc;
+    int ntests;        /* test runs per program, after its one compile */
     Verifier *ver;
     cJSON *meta;
     int have_bwrap;
@@ -173,9 +186,14 @@ static int one_direct(const Bench *b, int bwrap) {
                 k = bwrap ? bwrap_prefix(av, dir, 0) : 0;
                 av[k++] = bwrap ? "/work/prog" : "./prog";
                 av[k] = NULL;
-                if (spawn_wait((char *const *)av, env_none, dir, STDIN, strlen(STDIN), out, sizeof out, 5.0) == 0 &&
-                    ccrun_output_equal(out, strlen(out), WANT, strlen(WANT)))
-                    ok = 0;
+                ok = 0;
+                for (int i = 0; i < b->ntests && ok == 0; i++) {
+                    char in[32], want[32];
+                    test_io(i, in, sizeof in, want, sizeof want);
+                    if (spawn_wait((char *const *)av, env_none, dir, in, strlen(in), out, sizeof out, 5.0) != 0 ||
+                        !ccrun_output_equal(out, strlen(out), want, strlen(want)))
+                        ok = -1;
+                }
             }
         }
     }
@@ -244,7 +262,8 @@ static void measure(const Bench *b, const char *name, int workers, double second
         ok[v] = progs[v] > 0 && fails[v] == 0;
         rate[v] = progs[v] > 0 ? progs[v] / t[v] : 0;
     }
-    printf("{\"bench\":\"verify\",\"what\":\"ccrun\",\"compiler\":\"%s\",\"workers\":%d", name, workers);
+    printf("{\"bench\":\"verify\",\"what\":\"ccrun\",\"compiler\":\"%s\",\"workers\":%d,\"tests\":%d", name, workers,
+           b->ntests);
     for (int v = 0; v < NV; v++) print_num(v == V_SANDBOX ? "sandbox_per_s" : v == V_BARE ? "bare_per_s" : "bwrap_per_s",
                                            rate[v], ok[v]);
     /* time ratios: sandbox time per program over the peer's */
@@ -357,18 +376,29 @@ int bench_ccrun(double seconds) {
             continue;
         }
         b.tcc = c == 1;
-        char meta[256];
-        snprintf(meta, sizeof meta, "{\"compiler\":\"%s\",\"tests\":[{\"stdin\":\"3 4\\n\",\"stdout\":\"7\\n\"}]}", names[c]);
-        b.meta = cJSON_Parse(meta);
-        if (!b.meta) { fprintf(stderr, "rlvr bench verify: out of memory\n"); ver->free(ver); return 1; }
-        b.have_bwrap = bwrap_works(&b);
-        char status[400] = "";
-        if (one_sandbox(&b, status, sizeof status))
-            fprintf(stderr, "rlvr bench verify: the ccrun verifier does not pass the %s program (%s)\n", names[c],
-                    status[0] ? status : "no verdict");
-        for (int w = 1; w <= 2; w++) measure(&b, names[c], w, seconds);
-        if (!have_last) { last = b; have_last = 1; last.meta = NULL; }
-        cJSON_Delete(b.meta);
+        for (int nt = 1; nt <= MULTI_TESTS; nt += MULTI_TESTS - 1) {
+            b.ntests = nt;
+            char meta[1024];
+            int k = snprintf(meta, sizeof meta, "{\"compiler\":\"%s\",\"tests\":[", names[c]);
+            for (int i = 0; i < nt; i++) {
+                char in[32], want[32];
+                test_io(i, in, sizeof in, want, sizeof want);
+                in[strlen(in) - 1] = 0; want[strlen(want) - 1] = 0; /* the newline, written as \n below */
+                k += snprintf(meta + k, sizeof meta - (size_t)k, "%s{\"stdin\":\"%s\\n\",\"stdout\":\"%s\\n\"}",
+                              i ? "," : "", in, want);
+            }
+            snprintf(meta + k, sizeof meta - (size_t)k, "]}");
+            b.meta = cJSON_Parse(meta);
+            if (!b.meta) { fprintf(stderr, "rlvr bench verify: out of memory\n"); ver->free(ver); return 1; }
+            if (nt == 1) b.have_bwrap = bwrap_works(&b);
+            char status[400] = "";
+            if (one_sandbox(&b, status, sizeof status))
+                fprintf(stderr, "rlvr bench verify: the ccrun verifier does not pass the %s program (%s)\n", names[c],
+                        status[0] ? status : "no verdict");
+            for (int w = 1; w <= 2; w++) measure(&b, names[c], w, seconds);
+            if (!have_last) { last = b; have_last = 1; last.meta = NULL; }
+            cJSON_Delete(b.meta);
+        }
     }
     if (have_last) measure_spawn(&last);
     ver->free(ver);

@@ -18,10 +18,11 @@ static const char *USAGE =
     "Scores every gold answer of FILE (default: GSM8K test, from $RLVR_GSM8K or\n"
     "../shared/data/gsm8k) against itself with the arith verifier, repeatedly for about\n"
     "2 seconds, at 1 and N threads (default all cores), and prints verdicts/s as JSON lines.\n"
-    "Then compiles and runs a small C program (gcc, and tcc when installed; 1 and 2 workers)\n"
-    "through the ccrun verifier's sandbox, bare (fork/exec) and in bubblewrap (when\n"
-    "/usr/bin/bwrap works), each for about 2 seconds, interleaved, and prints programs/s\n"
-    "and the time ratios sandbox/bare and sandbox/bwrap.\n";
+    "Then compiles and runs a small C program (gcc, and tcc when installed; 1 and 2 workers;\n"
+    "with 1 test, then with 6: one compile and 6 runs) through the ccrun verifier's sandbox,\n"
+    "bare (fork/exec) and in bubblewrap (when /usr/bin/bwrap works), each for about 2\n"
+    "seconds, interleaved, and prints programs/s and the time ratios sandbox/bare and\n"
+    "sandbox/bwrap.\n";
 
 static const char *default_data(void) {
     static char path[4200];

@@ -57,7 +57,9 @@ trap 'exit 1' INT TERM
 fail() { echo "FAIL: $*" >&2; exit 1; }
 check() { echo "check: $*"; }
 
-procs() { ps -e -o comm= | grep -v -x -e ps -e sort -e grep | sort; }
+# The snapshot is taken before the filters are forked: in a pipeline, ps could list its
+# siblings still named sh, not yet grep or sort.
+procs() { ps -e -o comm= >"$WORK/ps"; grep -v -x -e ps -e sort -e grep "$WORK/ps" | sort; }
 
 rm -rf "$A"
 mkdir -p "$A" "$WORK/tmp"

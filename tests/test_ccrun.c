@@ -191,6 +191,52 @@ static void test_partial_then_time_limit(void **state) {
     expect_only(SUM_TESTS, code, VERDICT_TIME_LIMIT, 0.75);
 }
 
+static void test_tests_do_not_share_state(void **state) {
+    (void)state;
+    /* Test 1 leaves a file in its directory and a process that starts killing everything
+     * in reach 100 ms later; tests 2 and 3 wait 300 ms and look for the file: a run must
+     * see neither (one session runs all of them, so this checks the session's isolation
+     * between runs). The old design, every test in one directory, fails it (wrong). */
+    const char *meta = "{\"tests\": [{\"stdin\": \"1\\n\", \"stdout\": \"fresh\\n\"},"
+                       "{\"stdin\": \"2\\n\", \"stdout\": \"fresh\\n\"}, {\"stdin\": \"2\\n\", \"stdout\": \"fresh\\n\"}]}";
+    const char *code =
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "#include <unistd.h>\n"
+    "#include <signal.h>\n"
+    "int main(void) {\n"
+    "  int t = 0;\n"
+    "  if (scanf(\"%d\", &t) != 1) return 1;\n"
+    "  FILE *f = fopen(\"state\", \"r\");\n"
+    "  int fresh = !f;\n"
+    "  if (f) fclose(f);\n"
+    "  if (t == 1) {\n"
+    "    f = fopen(\"state\", \"w\"); if (f) { fputs(\"x\", f); fclose(f); }\n"
+    "    f = fopen(\"../state\", \"w\"); if (f) { fputs(\"x\", f); fclose(f); }\n"
+    "    f = fopen(\"/tmp/rlvr-attack/state\", \"w\"); if (f) { fputs(\"x\", f); fclose(f); }\n"
+    "    if (fork() == 0) { usleep(100000); f = fopen(\"../state2\", \"w\"); if (f) fclose(f); for (;;) kill(-1, SIGKILL); }\n"
+    "  } else {\n"
+    "    usleep(300000);\n"
+    "    f = fopen(\"../state\", \"r\"); if (f) { fresh = 0; fclose(f); }\n"
+    "    f = fopen(\"../state2\", \"r\"); if (f) { fresh = 0; fclose(f); }\n"
+    "  }\n"
+    "  puts(fresh ? \"fresh\" : \"leaked\");\n"
+    "  return 0;\n"
+    "}\n"
+    ;
+    expect_only(meta, code, VERDICT_CORRECT, 1.0);
+}
+
+static void test_run_after_a_killed_run(void **state) {
+    (void)state;
+    /* The first test hits the wall clock, which ends the session's namespaces: the next
+     * tests run in new ones and pass. */
+    const char *code =
+        "#include <stdio.h>\n"
+        "int main(void) { long a, b; scanf(\"%ld %ld\", &a, &b); if (a == 1) for (;;) { } printf(\"%ld\\n\", a + b); }\n";
+    expect_only(SUM_TESTS, code, VERDICT_TIME_LIMIT, 0.75);
+}
+
 static void test_total_time(void **state) {
     (void)state;
     /* every test would time out: past run_total_seconds the rest are not run */
@@ -432,7 +478,12 @@ static void *thread_main(void *p) {
         const char *code = a->wrong ? bad : SUM_OK;
         g_ccrun->score(g_ccrun, &t, code, strlen(code), &v);
         double want = a->wrong ? 0.5 : 1.0;
-        if (strcmp(v.status, a->wrong ? VERDICT_WRONG : VERDICT_CORRECT) != 0 || v.reward != want) a->errors++;
+        if (strcmp(v.status, a->wrong ? VERDICT_WRONG : VERDICT_CORRECT) != 0 || v.reward != want) {
+            char *json = verdict_to_json(&v);
+            fprintf(stderr, "  thread verdict: %s\n", json ? json : "?");
+            free(json);
+            a->errors++;
+        }
         verdict_free(&v);
     }
     cJSON_Delete(meta);
@@ -477,6 +528,8 @@ int main(void) {
         cmocka_unit_test(test_partial_then_time_limit),
         cmocka_unit_test(test_output_limit),
         cmocka_unit_test(test_total_time),
+        cmocka_unit_test(test_tests_do_not_share_state),
+        cmocka_unit_test(test_run_after_a_killed_run),
         cmocka_unit_test(test_memory_limit),
         cmocka_unit_test(test_sandbox_violation),
         cmocka_unit_test(test_function_int),

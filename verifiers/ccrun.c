@@ -1,7 +1,10 @@
 /* ccrun: the "ccrun" verifier. Reads the tests from the task's meta, extracts the code,
  * writes it (and for function tasks a generated main) into a private sandbox directory,
  * compiles it there with the compiler in the sandbox's COMPILE profile, runs the binary
- * once per test in the RUN profile and compares the outputs outside the sandbox.
+ * once per test in the RUN profile and compares the outputs outside the sandbox. The
+ * compile and the tests share one sandbox session (one set of namespaces per program,
+ * which is most of a sandboxed run's fixed cost); each test runs in dir/t<i>, made fresh
+ * with a copy of the binary and removed after it.
  *
  * The generated main of a function task: the user's code comes first, with `main`
  * renamed (a completion that brings its own main still links), then the standard headers
@@ -18,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CCRUN_DETAIL_STDERR 1024   /* bytes of stderr quoted in the detail */
@@ -484,7 +489,8 @@ static double ms(double s) { return floor(s * 1000.0 * 10.0 + 0.5) / 10.0; }
 
 /* Compiles prog.c in dir. 0: compiled (res filled, caller frees); 1: the verdict is set
  * (compile_error, sandbox_violation or verifier_error). */
-static int compile(const CcrunState *st, const char *cc, int tcc, const char *dir, Verdict *out, double *compile_s) {
+static int compile(const CcrunState *st, SandboxSession *sb, const char *cc, int tcc, const char *dir, Verdict *out,
+                   double *compile_s) {
     const char *gcc_argv[] = { cc, "-std=gnu11", "-O2", "-pipe", "-fdiagnostics-color=never", "-o", "prog", "prog.c", "-lm", NULL };
     const char *tcc_argv[] = { cc, "-o", "prog", "prog.c", "-lm", NULL };
     SandboxSpec spec = sandbox_default_spec(SANDBOX_PROFILE_COMPILE);
@@ -500,7 +506,7 @@ static int compile(const CcrunState *st, const char *cc, int tcc, const char *di
     SandboxResult res;
     memset(&res, 0, sizeof res);
     char err[256] = "";
-    int rc = sandbox_run(&spec, &res, err, sizeof err);
+    int rc = sandbox_session_run(sb, &spec, &res, err, sizeof err);
     *compile_s = res.wall_seconds;
     cJSON_AddNumberToObject(out->detail, "compile_ms", ms(res.wall_seconds));
     if (rc != 0 || res.outcome == SANDBOX_ERROR) {
@@ -539,8 +545,36 @@ static int compile(const CcrunState *st, const char *cc, int tcc, const char *di
     return 1;
 }
 
-/* Runs every test of p against dir/prog and sets the verdict. */
-static void run_tests(const CcrunState *st, const Plan *p, const char *dir, Verdict *out) {
+/* dir/name (a fresh directory) holding a copy of dir/prog that the program cannot change
+ * (as root: root's, read-only), so a test run sees nothing an earlier one left. */
+static int test_dir_make(const char *dir, const char *name, size_t max_bytes) {
+    char path[CCRUN_PATH + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (mkdir(path, 0700) != 0) return -1;
+    snprintf(path, sizeof path, "%s/prog", dir);
+    /* What the compiler left is the sandboxed user's: no symlink, no FIFO, no giant. */
+    int in = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (in < 0) return -1;
+    if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max_bytes) { close(in); return -1; }
+    snprintf(path, sizeof path, "%s/%s/prog", dir, name);
+    int o = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0555);
+    if (o < 0) { close(in); return -1; }
+    int rc = 0;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n == 0) break;
+        if (n < 0 || write(o, buf, (size_t)n) != n) { rc = -1; break; }
+    }
+    close(in);
+    if (close(o) != 0) rc = -1;
+    return rc;
+}
+
+/* Runs every test of p against dir/prog, each in a directory of its own, and sets the
+ * verdict. */
+static void run_tests(const CcrunState *st, SandboxSession *sb, const Plan *p, const char *dir, Verdict *out) {
     cJSON *failed = cJSON_CreateArray();
     if (!failed) { verdict_fail(out, "out of memory"); return; }
     int passed = 0, ran = 0;
@@ -558,9 +592,19 @@ static void run_tests(const CcrunState *st, const Plan *p, const char *dir, Verd
         snprintf(index, sizeof index, "%d", i);
         const char *argv_prog[] = { "./prog", NULL };
         const char *argv_fn[] = { "./prog", index, NULL };
+        char sub[32];
+        snprintf(sub, sizeof sub, "t%d", i);
+        if (test_dir_make(dir, sub, st->cfg.compile_file_bytes) != 0) {
+            char reason[128];
+            snprintf(reason, sizeof reason, "cannot prepare the directory of test %d", i);
+            cJSON_Delete(failed);
+            verdict_fail(out, reason);
+            return;
+        }
         SandboxSpec spec = sandbox_default_spec(SANDBOX_PROFILE_RUN);
         spec.argv = p->function ? argv_fn : argv_prog;
         spec.dir = dir;
+        spec.subdir = sub;
         spec.stdin_data = p->function ? NULL : t->in;
         spec.stdin_len = p->function ? 0 : t->in_len;
         spec.cpu_seconds = p->cpu_seconds;
@@ -572,7 +616,10 @@ static void run_tests(const CcrunState *st, const Plan *p, const char *dir, Verd
         SandboxResult res;
         memset(&res, 0, sizeof res);
         char err[256] = "";
-        int rc = sandbox_run(&spec, &res, err, sizeof err);
+        int rc = sandbox_session_run(sb, &spec, &res, err, sizeof err);
+        char tdir[CCRUN_PATH + 32];
+        snprintf(tdir, sizeof tdir, "%s/%s", dir, sub);
+        sandbox_dir_remove(tdir);
         ran++;
         run_s += res.wall_seconds;
         if (rc != 0 || res.outcome == SANDBOX_ERROR) {
@@ -693,7 +740,18 @@ static void ccrun_score(const Verifier *self, const Task *task, const char *comp
     }
     double compile_s = 0.0;
     if (file_write(dir, "prog.c", src.s, src.len)) verdict_fail(out, "cannot write the program to the sandbox directory");
-    else if (compile(st, cc, tcc, dir, out, &compile_s) == 0) run_tests(st, &plan, dir, out);
+    else {
+        /* One set of namespaces for the compile and every test run of this program. */
+        SandboxSession *sb = NULL;
+        if (sandbox_session_open(&sb, dir, err, sizeof err) != 0) {
+            char why[400];
+            snprintf(why, sizeof why, "cannot open a sandbox: %s", err);
+            verdict_fail(out, why);
+        } else if (compile(st, sb, cc, tcc, dir, out, &compile_s) == 0) {
+            run_tests(st, sb, &plan, dir, out);
+        }
+        sandbox_session_close(sb);
+    }
     if (!cJSON_GetObjectItemCaseSensitive(out->detail, "tests_passed")) {
         cJSON_AddNumberToObject(out->detail, "tests_passed", 0);
         cJSON_AddNumberToObject(out->detail, "tests_total", plan.n);

@@ -52,7 +52,10 @@
  * of 100 tests), the remaining tests are not run and count as failed (detail.tests_run).
  * A missing, empty or malformed tests field, a bad signature or limit, an unknown
  * compiler or a sandbox failure is verifier_error with detail.reason. The program is
- * compiled once and run once per test, each run a fresh sandbox (RUN profile).
+ * compiled once and run once per test, all in one sandbox session (one set of
+ * namespaces, verifiers/sandbox.h): each test runs in a fresh directory of its own
+ * holding a copy of the binary that it cannot change, and every process a test left is
+ * dead before the next starts.
  *
  * Per-task limits: meta "time_limit" (CPU seconds per test, 0.1 to 60; the wall-clock
  * limit is twice that plus one second) and "memory_limit" (MB per test, 16 to 4096). */

@@ -1,19 +1,18 @@
 /* sandbox: see sandbox.h for the contract. How it works, mechanism by mechanism:
  *
- * Processes. sandbox_run forks (a raw clone, with CLONE_NEWUSER|NEWPID|NEWNS|NEWNET|
- * NEWIPC when the machine allows them) a small supervisor, "init", that never execs:
- * it becomes PID 1 of the new PID namespace, forks the real program (PID 2), reaps
- * every orphan, and when the program ends writes its wait status and rusage to a
- * status pipe and exits. When PID 1 of a PID namespace dies the kernel SIGKILLs every
- * other process in it and waits for them, so a double-forked daemon, a SIGSTOPped child
- * or a fork bomb all end with the run. The caller kills init (SIGKILL) on the wall-clock
- * limit or the output cap, and then reaps it; init also has PR_SET_PDEATHSIG(SIGKILL), so
- * if the calling thread dies the tree goes with it. Without a PID namespace (fallback)
- * init calls setsid() and subreaper, the program gets a process group of its own, and
- * on any end init (still alive: the caller signals only the program's group) kills that
- * group and reaps it and every orphan before leaving, so nothing is left to a PID 1
- * that may not reap. setsid and setpgid are not in the seccomp allowlist, so the
- * program cannot leave its group.
+ * Processes. With namespaces, sandbox_run is a session of one run (sandbox_session.c):
+ * a small supervisor, "init", that never execs, cloned with CLONE_NEWUSER|NEWPID|NEWNS|
+ * NEWNET|NEWIPC, PID 1 of the new PID namespace; it starts the program, reaps every
+ * orphan, and kills whatever the run left before reporting. When PID 1 of a PID
+ * namespace dies the kernel SIGKILLs every other process in it and waits for them, so
+ * a double-forked daemon, a SIGSTOPped child or a fork bomb all end with the run. The
+ * caller kills init (SIGKILL) on the wall-clock limit or the output cap, and then reaps
+ * it; init also has PR_SET_PDEATHSIG(SIGKILL), so if the calling thread dies the tree
+ * goes with it. Without namespaces (fallback) each run gets a supervisor of its own
+ * (sandbox_direct.c): the program gets a process group of its own, which init kills and
+ * reaps with every orphan before leaving, so nothing is left to a PID 1 that may not
+ * reap; setsid and setpgid are not in the seccomp allowlist, so the program cannot
+ * leave its group.
  *
  * Users. Running as root, the user namespace maps its uid/gid 0 to the unprivileged
  * SANDBOX_UID/GID outside (nobody), and init switches to it: the program can only touch
@@ -25,8 +24,9 @@
  * is dropped (bounding set, effective/permitted/inheritable, securebits NOROOT locked),
  * and PR_SET_NO_NEW_PRIVS is set.
  *
- * Filesystem view (mount namespace). A tmpfs is mounted over the working dir's path
- * (only inside the namespace), populated, pivot_root'ed into and remounted read-only:
+ * Filesystem view (mount namespace; built once per session, see sandbox_session.c). A
+ * tmpfs is mounted over the working dir's path (only inside the namespace), populated,
+ * pivot_root'ed into and remounted read-only; each profile's view is:
  *   /work          the working dir, read-write (bind mount of the real dir; cwd)
  *   /dev/null, /dev/zero, /dev/urandom
  *   /etc/ld.so.cache
@@ -42,8 +42,9 @@
  * Environment: RUN gets none at all; COMPILE gets PATH=/usr/bin:/bin and TMPDIR=/work
  * (the working dir: gcc's temporary files go there and go with it).
  *
- * Seccomp (libseccomp, built before forking and exported to a BPF buffer so the child
- * only makes raw system calls): an allowlist; anything else kills the whole process
+ * Seccomp (libseccomp, built once per process and exported to a BPF buffer so the child
+ * only makes raw system calls; a binary tree, which the kernel prepares in a third of the
+ * time of the linear list at each attach): an allowlist; anything else kills the whole process
  * (SCMP_ACT_KILL_PROCESS: the status shows SIGSYS, so the syscall number is not known
  * and violation_syscall is -1). Foreign ABIs (i386, x32) kill too (BADARCH action, and
  * libseccomp's native x86_64 filter rejects x32 numbers). clone3 returns ENOSYS so glibc
@@ -54,10 +55,11 @@
  * other than terminal queries, bpf, perf_event_open, keyctl, io_uring, process_vm_*...
  *   COMPILE additionally allows execve/vfork/fork (gcc runs cc1, as, collect2, ld).
  *   RUN allows execve only with the exact pathname pointer of the sandbox's own final
- *   execve (SCMP_A0 == that address), which is installed just before that call. After
- *   the exec the program's memory is new: to exec again it would have to pass the same
- *   address (a heap address of the harness, randomised by ASLR, that it has no way to
- *   read) and have a valid path there: one wrong guess kills it. Seccomp compares the
+ *   execve (SCMP_A0 == that address: a page mapped once per process, into which the
+ *   program child copies its path just before that call). After the exec the program's
+ *   memory is new: to exec again it would have to pass the same address (an mmap
+ *   address of the harness, randomised by ASLR, that it has no way to read) and have a
+ *   valid path there: one wrong guess kills it. Seccomp compares the
  *   pointer, not the string, so this alone is not a proof; it is backed by the mount
  *   view, in which there is nothing else to exec (no /usr/bin, no /bin). execveat is
  *   never allowed.
@@ -87,10 +89,11 @@
  * Not limited: the number of files the program creates in its dir (each is capped by
  * RLIMIT_FSIZE, their count is not; there is no disk quota) and the dir's total size.
  *
- * Threads: everything that allocates (argv rewriting, the filter, the mount plan, the
+ * Threads: everything that allocates (argv rewriting, the filters, the mount plan, the
  * environment) is prepared before the fork; between fork and execve the children only
- * make system calls (raw, or async-signal-safe wrappers: sigaction, sigprocmask). Every descriptor is O_CLOEXEC, and init closes every descriptor
- * it does not need at once, so concurrent runs do not hold each other's pipes. */
+ * make system calls (raw, or async-signal-safe wrappers: sigaction, sigprocmask). Every
+ * descriptor is O_CLOEXEC, and init closes every descriptor it does not need at once,
+ * so concurrent runs do not hold each other's pipes. */
 #define _GNU_SOURCE
 #include "verifiers/sandbox.h"
 #include "verifiers/sandbox_internal.h"
@@ -141,13 +144,6 @@
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 
-#define SANDBOX_UID 65534 /* nobody: what the sandbox's root is outside, when we are root */
-#define SANDBOX_GID 65534
-
-#define FD_STAT 3 /* init's and the program's copies of the status pipe (cloexec) */
-#define FD_SYNC 4 /* init waits here until the caller has written the id maps */
-#define FD_DIR 5  /* an O_PATH descriptor of the working dir, for the bind mount */
-#define FD_PROC 6 /* init's O_PATH descriptor of the host's /proc (the peak memory) */
 
 /* ------------------------------------------------------------------ capabilities */
 
@@ -155,13 +151,10 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static int g_ns_flags;      /* namespaces sandbox_run creates */
 static int g_have_seccomp;
 static char g_caps[256];
+static struct sock_fprog g_filter[2]; /* per profile; .filter NULL without seccomp */
+static int g_filter_failed;
+static char *g_exec_page;
 
-enum { OP_MKDIR, OP_SYMLINK, OP_BIND_DIR, OP_BIND_FILE };
-typedef struct {
-    int kind;
-    char src[64], dst[64];     /* dst relative to the new root */
-    unsigned long flags;       /* remount flags for binds (ro, nosuid, nodev, + locked) */
-} MountOp;
 #define MAX_OPS 24
 static MountOp g_plan[2][MAX_OPS];
 static int g_nplan[2];
@@ -169,11 +162,11 @@ static int g_nplan[2];
 /* A fork-like clone. The caller's children (init) get no exit signal, so that a harness
  * that ignores SIGCHLD does not have them reaped behind its back (waitpid uses __WALL);
  * init's child (the program) gets the usual SIGCHLD. */
-static long raw_clone(unsigned long flags) {
+long sandbox_raw_clone(unsigned long flags) {
     return syscall(SYS_clone, flags, 0, 0, 0, 0);
 }
 
-static unsigned long locked_flags(const char *path) {
+unsigned long sandbox_locked_flags(const char *path) {
     struct statvfs sv;
     unsigned long f = 0;
     if (statvfs(path, &sv) == 0) {
@@ -206,7 +199,7 @@ static void plan_top(int p, const char *host) {
         plan_add(p, OP_SYMLINK, target, host + 1, 0);
     } else if (S_ISDIR(st.st_mode)) {
         plan_add(p, OP_MKDIR, NULL, host + 1, 0);
-        plan_add(p, OP_BIND_DIR, host, host + 1, MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags(host));
+        plan_add(p, OP_BIND_DIR, host, host + 1, MS_RDONLY | MS_NOSUID | MS_NODEV | sandbox_locked_flags(host));
     }
 }
 
@@ -218,11 +211,11 @@ static void plan_build(void) {
         const char *devs[] = { "/dev/null", "/dev/zero", "/dev/urandom" };
         for (int i = 0; i < 3; i++)
             if (stat(devs[i], &st) == 0 && S_ISCHR(st.st_mode))
-                plan_add(p, OP_BIND_FILE, devs[i], devs[i] + 1, MS_NOSUID | MS_NOEXEC | locked_flags(devs[i]));
+                plan_add(p, OP_BIND_FILE, devs[i], devs[i] + 1, MS_NOSUID | MS_NOEXEC | sandbox_locked_flags(devs[i]));
         if (stat("/etc/ld.so.cache", &st) == 0 && S_ISREG(st.st_mode)) {
             plan_add(p, OP_MKDIR, NULL, "etc", 0);
             plan_add(p, OP_BIND_FILE, "/etc/ld.so.cache", "etc/ld.so.cache",
-                     MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags("/etc/ld.so.cache"));
+                     MS_RDONLY | MS_NOSUID | MS_NODEV | sandbox_locked_flags("/etc/ld.so.cache"));
         }
         if (p == SANDBOX_PROFILE_COMPILE) {
             plan_top(p, "/usr");
@@ -235,7 +228,7 @@ static void plan_build(void) {
                 if (lstat(libs[i], &st) == 0 && S_ISDIR(st.st_mode)) {
                     plan_add(p, OP_MKDIR, NULL, libs[i] + 1, 0);
                     plan_add(p, OP_BIND_DIR, libs[i], libs[i] + 1,
-                             MS_RDONLY | MS_NOSUID | MS_NODEV | locked_flags(libs[i]));
+                             MS_RDONLY | MS_NOSUID | MS_NODEV | sandbox_locked_flags(libs[i]));
                 }
         }
         plan_top(p, "/lib");
@@ -253,7 +246,7 @@ static void caps_init(void) {
     const char *force = getenv("RLVR_SANDBOX_NAMESPACES");
     for (int i = force && !strcmp(force, "0") ? 3 : 0; i < 3; i++) {
         if (tries[i] & CLONE_NEWUSER ? 0 : (geteuid() != 0 && tries[i])) continue;
-        long pid = raw_clone((unsigned long)tries[i]);
+        long pid = sandbox_raw_clone((unsigned long)tries[i]);
         if (pid == 0) syscall(SYS_exit_group, 0);
         if (pid < 0) continue;
         int st;
@@ -275,11 +268,47 @@ static void caps_init(void) {
              *miss ? "; missing: " : "", miss);
     if (*miss || !g_have_seccomp)
         fprintf(stderr, "sandbox: isolation is reduced on this machine: %s\n", g_caps);
+    /* The filters are the same for every run (~0.3 ms each to build): the RUN filter's
+     * execve address is this page's, into which each program child copies its path. */
+    void *page = mmap(NULL, SANDBOX_EXEC_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    g_exec_page = page == MAP_FAILED ? NULL : page;
+    if (g_have_seccomp)
+        for (int p = 0; p < 2; p++)
+            if (!g_exec_page || sandbox_build_filter((SandboxProfile)p, g_exec_page, &g_filter[p]) != 0)
+                g_filter_failed = 1;
 }
 
 const char *sandbox_capabilities(void) {
     pthread_once(&g_once, caps_init);
     return g_caps;
+}
+
+int sandbox_ns_flags(void) {
+    sandbox_capabilities();
+    return g_ns_flags;
+}
+
+const struct sock_fprog *sandbox_filter(SandboxProfile profile) {
+    sandbox_capabilities();
+    const struct sock_fprog *f = &g_filter[profile == SANDBOX_PROFILE_COMPILE ? 0 : 1];
+    return f->filter ? f : NULL;
+}
+
+int sandbox_filter_failed(void) {
+    sandbox_capabilities();
+    return g_filter_failed || !g_exec_page;
+}
+
+char *sandbox_exec_page(void) {
+    sandbox_capabilities();
+    return g_exec_page;
+}
+
+const MountOp *sandbox_mount_plan(SandboxProfile profile, int *n) {
+    sandbox_capabilities();
+    int p = profile == SANDBOX_PROFILE_COMPILE ? 0 : 1;
+    *n = g_nplan[p];
+    return g_plan[p];
 }
 
 /* ------------------------------------------------------------------ defaults, dirs */
@@ -349,49 +378,38 @@ void sandbox_result_free(SandboxResult *res) {
 
 /* ------------------------------------------------------------------ the children */
 
-enum { REC_DONE = 1, REC_SETUP_FAIL, REC_EXEC_FAIL, REC_STARTED, REC_BASELINE };
-typedef struct {
-    int kind, status, err;
-    struct rusage ru;
-    long peak_vm_kb, peak_rss_kb; /* the program's VmPeak/VmHWM at its exit, or -1 */
-    char what[64];
-} StatusRec;
-
-typedef struct {
-    const SandboxSpec *spec;
-    int ns_flags;
-    char *exec_path;            /* what the final execve gets (also in the filter) */
-    char **argv, **envp;
-    const char *workdir;        /* chdir target for the program: "/work" or the dir */
-    struct sock_fprog prog;
-    struct rlimit rl_cpu, rl_as, rl_fsize, rl_nofile, rl_nproc;
-    int in_fd, out_w, err_w, stat_w, sync_r;
-    int setuid_nobody;          /* no user namespace but root: become nobody */
-    unsigned long dir_flags;    /* the working dir's mount flags that must be kept */
-} Child;
 
 
-static void ccopy(char *d, size_t cap, const char *s) {
+void sandbox_ccopy(char *d, size_t cap, const char *s) {
     size_t i = 0;
     for (; s[i] && i + 1 < cap; i++) d[i] = s[i];
     d[i] = 0;
 }
 
-static void report(int kind, int status, const char *what, int err) {
+void sandbox_execve(const char *path, char *const argv[], char *const envp[]) {
+    for (int i = 0; i < 100; i++) {
+        syscall(SYS_execve, path, argv, envp);
+        if (errno != ETXTBSY) return;
+        struct timespec ts = { 0, 10000000 };
+        syscall(SYS_nanosleep, &ts, NULL);
+    }
+}
+
+void sandbox_report(int kind, int status, const char *what, int err) {
     StatusRec r;
     memset(&r, 0, sizeof r);
     r.kind = kind; r.status = status; r.err = err;
-    ccopy(r.what, sizeof r.what, what);
+    sandbox_ccopy(r.what, sizeof r.what, what);
     (void)!write(FD_STAT, &r, sizeof r);
 }
 
-static _Noreturn void die(const char *what) {
-    report(REC_SETUP_FAIL, 0, what, errno);
+_Noreturn void sandbox_die(const char *what) {
+    sandbox_report(REC_SETUP_FAIL, 0, what, errno);
     syscall(SYS_exit_group, 120);
     for (;;) {}
 }
 
-static void move_fd(int from, int to, int cloexec) {
+void sandbox_move_fd(int from, int to, int cloexec) {
     if (from == to) {
         if (!cloexec) fcntl(to, F_SETFD, 0);
         return;
@@ -399,52 +417,7 @@ static void move_fd(int from, int to, int cloexec) {
     syscall(SYS_dup3, from, to, cloexec ? O_CLOEXEC : 0);
 }
 
-static int setup_fs(const Child *c) {
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) die("make / private");
-    /* A detached bind mount of the working dir, taken (in this namespace) before the
-     * tmpfs covers its path; it is attached as /work below. */
-    int dfd = (int)syscall(SYS_open_tree, AT_FDCWD, c->spec->dir,
-                           OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-    if (dfd < 0) die("open_tree working dir");
-    move_fd(dfd, FD_DIR, 1);
-    if (dfd != FD_DIR) close(dfd);
-    if (mount("tmpfs", c->spec->dir, "tmpfs", MS_NOSUID | MS_NODEV,
-              "size=256k,nr_inodes=128,mode=755") != 0) die("mount tmpfs");
-    if (chdir(c->spec->dir) != 0) die("chdir new root");
-    int p = c->spec->profile == SANDBOX_PROFILE_COMPILE ? 0 : 1;
-    for (int i = 0; i < g_nplan[p]; i++) {
-        const MountOp *o = &g_plan[p][i];
-        switch (o->kind) {
-        case OP_MKDIR:
-            if (mkdir(o->dst, 0755) != 0 && errno != EEXIST) die(o->dst);
-            break;
-        case OP_SYMLINK:
-            if (symlink(o->src, o->dst) != 0) die(o->dst);
-            break;
-        case OP_BIND_FILE: {
-            int fd = open(o->dst, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-            if (fd < 0) die(o->dst);
-            close(fd);
-        } /* fall through */
-        case OP_BIND_DIR:
-            if (mount(o->src, o->dst, NULL, MS_BIND | MS_REC, NULL) != 0) die(o->src);
-            if (mount(NULL, o->dst, NULL, MS_BIND | MS_REMOUNT | o->flags, NULL) != 0) die(o->dst);
-            break;
-        }
-    }
-    if (syscall(SYS_move_mount, FD_DIR, "", AT_FDCWD, "work", MOVE_MOUNT_F_EMPTY_PATH) != 0)
-        die("attach work dir");
-    if (mount(NULL, "work", NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | c->dir_flags,
-              NULL) != 0) die("remount work dir");
-    if (syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root");
-    if (umount2(".", MNT_DETACH) != 0) die("detach old root");
-    if (chdir("/") != 0) die("chdir /");
-    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
-        die("remount / read-only");
-    return 0;
-}
-
-static void drop_caps(void) {
+void sandbox_drop_caps(void) {
     prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
           SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED, 0, 0, 0);
     for (int cap = 0; cap < 64; cap++) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
@@ -452,41 +425,6 @@ static void drop_caps(void) {
     struct __user_cap_data_struct d[2];
     memset(d, 0, sizeof d);
     syscall(SYS_capset, &h, d);
-}
-
-/* PID 2 (or the only child without a PID namespace): limits, filter, exec. */
-static _Noreturn void program_child(const Child *c) {
-    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    /* Without a PID namespace the program's tree is its own process group, which init
-     * (outside it) kills and reaps. */
-    if (!(c->ns_flags & CLONE_NEWPID)) syscall(SYS_setpgid, 0, 0);
-    const struct rlimit core = { 0, 0 };
-    if (syscall(SYS_prlimit64, 0, RLIMIT_CORE, &core, NULL) != 0 ||
-        syscall(SYS_prlimit64, 0, RLIMIT_CPU, &c->rl_cpu, NULL) != 0 ||
-        syscall(SYS_prlimit64, 0, RLIMIT_AS, &c->rl_as, NULL) != 0 ||
-        syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &c->rl_fsize, NULL) != 0 ||
-        syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &c->rl_nofile, NULL) != 0 ||
-        syscall(SYS_prlimit64, 0, RLIMIT_NPROC, &c->rl_nproc, NULL) != 0) die("setrlimit");
-    if (chdir(c->workdir) != 0) die("chdir working dir");
-    /* Without a user namespace (root): only the program becomes nobody; init stays root
-     * so the program cannot signal it. */
-    if (c->setuid_nobody) {
-        if (syscall(SYS_setgroups, 0, NULL) != 0 ||
-            syscall(SYS_setresgid, SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) != 0 ||
-            syscall(SYS_setresuid, SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0) die("become nobody");
-    }
-    drop_caps();
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("no_new_privs");
-    if (c->prog.filter &&
-        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &c->prog) != 0) die("seccomp");
-    /* The peak RSS so far belongs to the copy of the harness that fork made; execve
-     * records it into what wait4 reports. Tell the caller, so it can tell the two apart. */
-    struct rusage self;
-    if (syscall(SYS_getrusage, RUSAGE_SELF, &self) == 0) report(REC_BASELINE, (int)self.ru_maxrss, "", 0);
-    syscall(SYS_execve, c->exec_path, c->argv, c->envp);
-    report(REC_EXEC_FAIL, 0, c->exec_path, errno);
-    syscall(SYS_exit_group, 127);
-    for (;;) {}
 }
 
 /* The program's /proc/<host pid>/status, opened through FD_PROC: its pid in the PID
@@ -506,7 +444,7 @@ static long get_num(const char *p) {
     while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
     return v;
 }
-static int open_status_of_child(int rfd) {
+int sandbox_open_status_of_child(int rfd) {
     char buf[32], path[64];
     ssize_t n;
     while ((n = read(rfd, buf, sizeof buf - 1)) < 0 && errno == EINTR) {}
@@ -520,7 +458,33 @@ static int open_status_of_child(int rfd) {
     path[k] = 0;
     return openat(FD_PROC, path, O_RDONLY | O_CLOEXEC);
 }
-static void read_peaks(int fd, long *vm, long *rss) {
+/* The same through a pidfd of the child: the "Pid:" line of its fdinfo read through the
+ * host's /proc is the host pid (no help from the child needed). -1 when anything fails. */
+int sandbox_open_status_of_pidfd(int pidfd) {
+    char path[96], buf[512];
+    const char *pre = "self/fdinfo/";
+    int k = 0;
+    for (int i = 0; pre[i]; i++) path[k++] = pre[i];
+    k += put_num(path + k, pidfd);
+    path[k] = 0;
+    int fd = openat(FD_PROC, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    long pid = -1;
+    for (char *p = buf; *p; p++)
+        if ((p == buf || p[-1] == '\n') && !strncmp(p, "Pid:", 4)) { pid = get_num(p + 4); break; }
+    if (pid <= 0) return -1;
+    k = put_num(path, pid);
+    const char *st = "/status";
+    for (int i = 0; st[i]; i++) path[k++] = st[i];
+    path[k] = 0;
+    return openat(FD_PROC, path, O_RDONLY | O_CLOEXEC);
+}
+
+void sandbox_read_peaks(int fd, long *vm, long *rss) {
     char buf[4096];
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     if (n <= 0) return;
@@ -533,76 +497,21 @@ static void read_peaks(int fd, long *vm, long *rss) {
     }
 }
 
-/* The clone child: PID 1 of the new namespaces. Only raw system calls from here on. */
-static _Noreturn void init_child(const Child *c) {
-    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-    /* Park our descriptors above the fixed slots, then put them in place. */
-    int in = fcntl(c->in_fd, F_DUPFD_CLOEXEC, 64), out = fcntl(c->out_w, F_DUPFD_CLOEXEC, 64);
-    int err = fcntl(c->err_w, F_DUPFD_CLOEXEC, 64), st = fcntl(c->stat_w, F_DUPFD_CLOEXEC, 64);
-    int sy = fcntl(c->sync_r, F_DUPFD_CLOEXEC, 64);
-    if (in < 0 || out < 0 || err < 0 || st < 0 || sy < 0) syscall(SYS_exit_group, 121);
-    move_fd(in, 0, 0); move_fd(out, 1, 0); move_fd(err, 2, 0);
-    move_fd(st, FD_STAT, 1); move_fd(sy, FD_SYNC, 1);
-    if (syscall(SYS_close_range, FD_SYNC + 1, ~0U, 0) != 0)
-        for (int fd = FD_SYNC + 1; fd < 4096; fd++) close(fd);
-    char go;
-    if (read(FD_SYNC, &go, 1) != 1) syscall(SYS_exit_group, 122); /* the caller gave up */
-    close(FD_SYNC);
-    if (c->ns_flags & CLONE_NEWUSER) {
-        syscall(SYS_setgroups, 0, NULL); /* fails harmlessly where setgroups is denied */
-        if (syscall(SYS_setresgid, 0, 0, 0) != 0) die("setresgid");
-        if (syscall(SYS_setresuid, 0, 0, 0) != 0) die("setresuid");
-    }
-    syscall(SYS_setsid);
-    syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (procfd >= 0) { move_fd(procfd, FD_PROC, 1); if (procfd != FD_PROC) close(procfd); }
-    if (c->ns_flags & CLONE_NEWNS) setup_fs(c);
-    close(FD_DIR); /* the bind mount holds the dir now */
-    /* The program starts with default signal dispositions and nothing blocked, whatever
-     * the harness thread had (ignored dispositions and the mask survive execve). */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 65; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    int pp[2] = { -1, -1 };
-    if (syscall(SYS_pipe2, pp, O_CLOEXEC) != 0) pp[0] = pp[1] = -1;
-    long pid = raw_clone(SIGCHLD);
-    if (pid < 0) die("fork program");
-    if (pid == 0) {
-        if (pp[1] >= 0) {
-            /* Init changed its uids (user namespace), which made this copy non-dumpable,
-             * and so not traceable by init; the program will be dumpable after its
-             * execve anyway. Init attaches only after reading the pid below. */
-            syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
-            char self[24];
-            ssize_t n = readlinkat(FD_PROC, "self", self, sizeof self);
-            if (n > 0) (void)!write(pp[1], self, (size_t)n);
-            close(pp[1]);
-            close(pp[0]);
-        }
-        program_child(c);
-    }
-    if (pp[1] >= 0) close(pp[1]);
-    const int no_pidns = !(c->ns_flags & CLONE_NEWPID);
-    if (no_pidns) syscall(SYS_setpgid, pid, pid);
-    report(REC_STARTED, (int)pid, "", 0);
-    /* Init holds no copies of the program's stdio. */
-    close(0); close(1); close(2);
-    /* The program's own peak memory: wait4's maxrss also counts the forked copy of the
-     * harness (see the top of this file), so init traces the program (PTRACE_SEIZE, only
-     * PTRACE_O_TRACEEXIT: no stop at exec, children and threads untraced) and reads
-     * /proc/<pid>/status at its exit stop, when its memory still exists. Signals are
-     * passed on unchanged; group stops are kept (PTRACE_LISTEN). */
-    int stfd = pp[0] >= 0 ? open_status_of_child(pp[0]) : -1, traced = 0;
-    if (pp[0] >= 0) close(pp[0]);
-    if (stfd >= 0)
-        traced = syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0,
-                         PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) == 0;
+/* Init attaches to its program child for its exit stop (see below); 1 when it did. */
+int sandbox_seize(long pid) {
+    return syscall(SYS_ptrace, PTRACE_SEIZE, pid, 0, PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL) == 0;
+}
+
+/* Init's wait for its program child `pid` (stfd: the child's /proc/<pid>/status through
+ * FD_PROC, or -1; closed here; traced: sandbox_seize succeeded), filling rec (REC_DONE:
+ * status, rusage, peaks). The program's own peak
+ * memory: wait4's maxrss also counts the forked copy of the harness (see the top of this
+ * file), so init traces the program (PTRACE_SEIZE, only PTRACE_O_TRACEEXIT: no stop at
+ * exec, children and threads untraced) and reads /proc/<pid>/status at its exit stop,
+ * when its memory still exists. Signals are passed on unchanged; group stops are kept
+ * (PTRACE_LISTEN). Other children (orphans) are reaped on the way. */
+void sandbox_wait_program(long pid, int stfd, int traced, StatusRec *rec) {
+    traced = traced && stfd >= 0;
     long peak_vm = -1, peak_rss = -1;
     int status = 0;
     struct rusage ru;
@@ -614,7 +523,7 @@ static _Noreturn void init_child(const Child *c) {
         if (w == pid && traced && WIFSTOPPED(s)) {
             int ev = (s >> 16) & 0xff;
             if (ev == PTRACE_EVENT_EXIT) {
-                read_peaks(stfd, &peak_vm, &peak_rss);
+                sandbox_read_peaks(stfd, &peak_vm, &peak_rss);
                 syscall(SYS_ptrace, PTRACE_CONT, pid, 0, 0);
             } else if (ev == PTRACE_EVENT_STOP) {
                 syscall(SYS_ptrace, PTRACE_LISTEN, pid, 0, 0);
@@ -626,38 +535,37 @@ static _Noreturn void init_child(const Child *c) {
         if (w == pid) { status = s; ru = r; break; }
         if (w < 0 && errno != EINTR) break;
     }
-    StatusRec rec;
-    memset(&rec, 0, sizeof rec);
-    rec.kind = REC_DONE; rec.status = status; rec.ru = ru;
-    rec.peak_vm_kb = peak_vm; rec.peak_rss_kb = peak_rss;
-    (void)!write(FD_STAT, &rec, sizeof rec);
-    /* Leaving ends the PID namespace and everything in it. Without one, kill the
-     * program's group and reap it (and any orphan: init is a subreaper) before leaving,
-     * so nothing is left to a PID 1 that may never reap. A member that setsid()s escapes
-     * the group kill; the caller SIGKILLs init after a grace period. */
-    if (no_pidns) {
-        for (;;) {
-            syscall(SYS_kill, -(long)pid, SIGKILL);
-            long w = syscall(SYS_wait4, -1, NULL, __WALL, NULL);
-            if (w < 0 && errno != EINTR) break;
-        }
-    }
-    syscall(SYS_exit_group, 0);
-    for (;;) {}
+    if (stfd >= 0) close(stfd);
+    memset(rec, 0, sizeof *rec);
+    rec->kind = REC_DONE; rec->status = status; rec->ru = ru;
+    rec->peak_vm_kb = peak_vm; rec->peak_rss_kb = peak_rss;
+}
+
+/* The program child's side of the above: make itself traceable, send its host pid. */
+void sandbox_send_host_pid(int pp[2]) {
+    if (pp[1] < 0) return;
+    /* Init changed its uids (user namespace), which made this copy non-dumpable, and so
+     * not traceable by init; the program will be dumpable after its execve anyway. Init
+     * attaches only after reading the pid. */
+    syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
+    char self[24];
+    ssize_t n = readlinkat(FD_PROC, "self", self, sizeof self);
+    if (n > 0) (void)!write(pp[1], self, (size_t)n);
+    close(pp[1]);
+    close(pp[0]);
 }
 
 /* ------------------------------------------------------------------ the caller */
 
-static double now_s(void) {
+double sandbox_now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-typedef struct { char *buf; size_t len, cap; int over, eof; } Capture;
 
 /* Read what is there (the fd is non-blocking); returns 1 when the cap was passed. */
-static int capture_read(int fd, Capture *c, size_t limit) {
+int sandbox_capture_read(int fd, Capture *c, size_t limit) {
     for (int rounds = 0; rounds < 64 && !c->eof; rounds++) {
         if (c->cap - c->len < 65536 + 1) {
             size_t want = c->cap ? c->cap * 2 : 65536 + 1;
@@ -679,12 +587,12 @@ static int capture_read(int fd, Capture *c, size_t limit) {
     return 0;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, const char *a, int e) {
+void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e) {
     if (!err || !errlen) return;
     snprintf(err, errlen, fmt, a, e ? strerror(e) : "");
 }
 
-static int write_file(const char *path, const char *text) {
+int sandbox_write_file(const char *path, const char *text) {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     ssize_t n = write(fd, text, strlen(text));
@@ -692,333 +600,99 @@ static int write_file(const char *path, const char *text) {
     return n == (ssize_t)strlen(text) ? 0 : -1;
 }
 
-/* Fallback only: does process group pg still have a member that is not a zombie? */
-static int group_has_live_members(pid_t pg) {
-    DIR *d = opendir("/proc");
-    if (!d) return 0;
-    int live = 0;
-    for (struct dirent *e; !live && (e = readdir(d));) {
-        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        char p[300], buf[512];
-        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
-        int fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (n <= 0) continue;
-        buf[n] = 0;
-        char *q = strrchr(buf, ')'); /* comm may hold spaces and parens */
-        char state;
-        int ppid, pgrp;
-        if (q && sscanf(q + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pg && state != 'Z')
-            live = 1;
-    }
-    closedir(d);
-    return live;
+void sandbox_limits(const SandboxSpec *spec, int count_init, SandboxLimits *l) {
+    rlim_t cpu = spec->cpu_seconds > 0 ? (rlim_t)ceil(spec->cpu_seconds) : 1;
+    l->cpu = (struct rlimit){ cpu, cpu + 1 };
+    l->as = (struct rlimit){ spec->memory_bytes ? spec->memory_bytes : RLIM_INFINITY,
+                             spec->memory_bytes ? spec->memory_bytes : RLIM_INFINITY };
+    l->fsize = (struct rlimit){ spec->file_bytes, spec->file_bytes };
+    rlim_t nofile = spec->max_open_files > 0 ? (rlim_t)spec->max_open_files : 64;
+    l->nofile = (struct rlimit){ nofile, nofile };
+    rlim_t nproc = (spec->max_processes > 0 ? (rlim_t)spec->max_processes : 1) + (count_init ? 1 : 0);
+    l->nproc = (struct rlimit){ nproc, nproc };
 }
 
-/* Wait for a child with a limit: SIGKILL it (and its group) when the grace is over. */
-static int reap(pid_t pid, int *status, int killgroup) {
-    double t0 = now_s();
-    int killed = 0;
-    for (;;) {
-        pid_t w = waitpid(pid, status, WNOHANG | __WALL);
-        if (w == pid) return 0;
-        if (w < 0 && errno != EINTR) return -1;
-        double el = now_s() - t0;
-        if (el > 2.0 && !killed) {
-            kill(pid, SIGKILL);
-            if (killgroup) kill(-pid, SIGKILL);
-            killed = 1;
-        }
-        if (el > 10.0) return -1; /* stuck in the kernel: give up rather than hang */
-        struct timespec ts = { 0, el < 0.01 ? 200000 : 2000000 };
-        nanosleep(&ts, NULL);
-    }
-}
-
-int sandbox_run(const SandboxSpec *spec, SandboxResult *res, char *err, size_t errlen) {
-    memset(res, 0, sizeof *res);
+int sandbox_result_fill(const SandboxSpec *spec, const SandboxObserved *o, Capture *co, Capture *ce,
+                        double t_start, SandboxResult *res, char *err, size_t errlen) {
     res->outcome = SANDBOX_ERROR;
-    res->violation_syscall = -1;
-    if (err && errlen) err[0] = 0;
-    if (!spec || !spec->argv || !spec->argv[0] || !spec->dir) {
-        set_err(err, errlen, "sandbox_run: %s%s", "missing argv or dir", 0);
+    res->wall_seconds = sandbox_now() - t_start;
+    res->out = co->buf ? co->buf : malloc(1);
+    res->err = ce->buf ? ce->buf : malloc(1);
+    co->buf = ce->buf = NULL;
+    if (!res->out || !res->err) {
+        sandbox_set_err(err, errlen, "sandbox_run: %s%s", "out of memory", 0);
         return -1;
     }
-    sandbox_capabilities();
-    const double t_start = now_s();
-    Child c;
-    memset(&c, 0, sizeof c);
-    c.spec = spec;
-    c.ns_flags = g_ns_flags;
-    c.in_fd = c.out_w = c.err_w = c.stat_w = c.sync_r = -1;
-    int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, stat_p[2] = { -1, -1 }, sync_p[2] = { -1, -1 };
-    size_t argc = 0;
-    while (spec->argv[argc]) argc++;
-    int rc = -1;
-    pid_t pid = -1;
-    Capture co = { 0 }, ce = { 0 };
-    char *envp_store[3] = { NULL, NULL, NULL };
-    const int privileged = geteuid() == 0;
-    const int use_mnt = (c.ns_flags & CLONE_NEWNS) != 0;
-    const uid_t inner = privileged ? SANDBOX_UID : geteuid();
-    const gid_t inner_g = privileged ? SANDBOX_GID : getegid();
-
-    /* argv: paths inside the working dir become /work/... in the private view. */
-    c.argv = calloc(argc + 1, sizeof *c.argv);
-    if (!c.argv) { set_err(err, errlen, "sandbox_run: %s%s", "out of memory", 0); goto out; }
-    size_t dlen = strlen(spec->dir);
-    for (size_t i = 0; i < argc; i++) {
-        const char *a = spec->argv[i];
-        if (use_mnt && strncmp(a, spec->dir, dlen) == 0 && (a[dlen] == '/' || a[dlen] == 0)) {
-            size_t n = strlen(a + dlen) + 6;
-            c.argv[i] = malloc(n);
-            if (c.argv[i]) snprintf(c.argv[i], n, "/work%s", a + dlen);
-        } else {
-            c.argv[i] = strdup(a);
-        }
-        if (!c.argv[i]) { set_err(err, errlen, "sandbox_run: %s%s", "out of memory", 0); goto out; }
-    }
-    c.exec_path = c.argv[0];
-    c.workdir = use_mnt ? "/work" : spec->dir;
-    c.dir_flags = locked_flags(spec->dir) & ~(unsigned long)MS_RDONLY;
-    if (spec->profile == SANDBOX_PROFILE_COMPILE) {
-        envp_store[0] = strdup("PATH=/usr/bin:/bin");
-        size_t n = strlen(c.workdir) + 8;
-        envp_store[1] = malloc(n);
-        if (envp_store[1]) snprintf(envp_store[1], n, "TMPDIR=%s", c.workdir);
-        if (!envp_store[0] || !envp_store[1]) { set_err(err, errlen, "sandbox_run: %s%s", "out of memory", 0); goto out; }
-    }
-    c.envp = envp_store;
-
-    /* Limits. */
-    rlim_t cpu = spec->cpu_seconds > 0 ? (rlim_t)ceil(spec->cpu_seconds) : 1;
-    c.rl_cpu = (struct rlimit){ cpu, cpu + 1 };
-    c.rl_as = (struct rlimit){ spec->memory_bytes ? spec->memory_bytes : RLIM_INFINITY,
-                               spec->memory_bytes ? spec->memory_bytes : RLIM_INFINITY };
-    c.rl_fsize = (struct rlimit){ spec->file_bytes, spec->file_bytes };
-    rlim_t nofile = spec->max_open_files > 0 ? (rlim_t)spec->max_open_files : 64;
-    c.rl_nofile = (struct rlimit){ nofile, nofile };
-    rlim_t nproc = (spec->max_processes > 0 ? (rlim_t)spec->max_processes : 1) +
-                   ((c.ns_flags & CLONE_NEWUSER) || privileged ? 1 : 0);
-    c.rl_nproc = (struct rlimit){ nproc, nproc };
-    c.setuid_nobody = privileged && !(c.ns_flags & CLONE_NEWUSER);
-
-    if (g_have_seccomp && sandbox_build_filter(spec->profile, c.exec_path, &c.prog) != 0) {
-        set_err(err, errlen, "sandbox_run: %s%s", "cannot build the seccomp filter", 0);
-        goto out;
-    }
-
-    /* stdin: a sealed memfd with the data. */
-    c.in_fd = memfd_create("rlvr-stdin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (c.in_fd < 0) { set_err(err, errlen, "sandbox_run: memfd: %s%s", "", errno); goto out; }
-    for (size_t off = 0; spec->stdin_data && off < spec->stdin_len;) {
-        ssize_t n = write(c.in_fd, spec->stdin_data + off, spec->stdin_len - off);
-        if (n <= 0) { set_err(err, errlen, "sandbox_run: stdin: %s%s", "", errno); goto out; }
-        off += (size_t)n;
-    }
-    lseek(c.in_fd, 0, SEEK_SET);
-    fcntl(c.in_fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
-
-    if (pipe2(out_p, O_CLOEXEC) || pipe2(err_p, O_CLOEXEC) || pipe2(stat_p, O_CLOEXEC) ||
-        pipe2(sync_p, O_CLOEXEC)) {
-        set_err(err, errlen, "sandbox_run: pipe: %s%s", "", errno);
-        goto out;
-    }
-    struct stat dst;
-    if (stat(spec->dir, &dst) != 0 || !S_ISDIR(dst.st_mode)) {
-        set_err(err, errlen, "sandbox_run: working dir %s: %s", spec->dir, errno ? errno : ENOTDIR);
-        goto out;
-    }
-    if (privileged && (c.ns_flags & CLONE_NEWUSER || c.setuid_nobody) &&
-        chown(spec->dir, inner, inner_g) != 0) {
-        set_err(err, errlen, "sandbox_run: chown %s: %s", spec->dir, errno);
-        goto out;
-    }
-    c.out_w = out_p[1]; c.err_w = err_p[1]; c.stat_w = stat_p[1]; c.sync_r = sync_p[0];
-
-    long cp = raw_clone((unsigned long)c.ns_flags);
-    if (cp == 0) init_child(&c);
-    if (cp < 0) { set_err(err, errlen, "sandbox_run: clone: %s%s", "", errno); goto out; }
-    pid = (pid_t)cp;
-    close(out_p[1]); out_p[1] = -1;
-    close(err_p[1]); err_p[1] = -1;
-    close(stat_p[1]); stat_p[1] = -1;
-    /* sync_p[0] stays open until the go byte is written: a pipe with a reader never
-     * raises SIGPIPE in the harness, even if init died early. */
-
-    if (c.ns_flags & CLONE_NEWUSER) {
-        char path[64], map[64];
-        int ok = 1;
-        if (!privileged) {
-            snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
-            write_file(path, "deny");
-        }
-        snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
-        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)inner);
-        ok &= write_file(path, map) == 0;
-        snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
-        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)inner_g);
-        ok &= write_file(path, map) == 0;
-        if (!ok) {
-            set_err(err, errlen, "sandbox_run: writing the user namespace maps: %s%s", "", errno);
-            kill(pid, SIGKILL);
-            int s;
-            reap(pid, &s, 0);
-            pid = -1;
-            goto out;
-        }
-    }
-    if (write(sync_p[1], "g", 1) != 1) {}
-    close(sync_p[1]); sync_p[1] = -1;
-    close(sync_p[0]); sync_p[0] = -1;
-
-    fcntl(out_p[0], F_SETFL, O_NONBLOCK);
-    fcntl(err_p[0], F_SETFL, O_NONBLOCK);
-    const size_t cap = spec->output_bytes;
-    const double wall = spec->wall_seconds > 0 ? spec->wall_seconds : 5.0;
-    int wall_hit = 0, out_hit = 0, have_done = 0, stat_eof = 0;
-    pid_t prog_pid = -1;
-    long baseline_kb = -1;
-    StatusRec done, fail;
-    memset(&done, 0, sizeof done);
-    memset(&fail, 0, sizeof fail);
-    while (!have_done && !stat_eof) {
-        double el = now_s() - t_start;
-        if (el >= wall) { wall_hit = 1; break; }
-        int to = (int)((wall - el) * 1000) + 1;
-        if (to > 100) to = 100;
-        struct pollfd pf[3] = { { stat_p[0], POLLIN, 0 }, { out_p[0], POLLIN, 0 }, { err_p[0], POLLIN, 0 } };
-        int n = poll(pf, 3, to);
-        if (n < 0 && errno != EINTR) break;
-        if (pf[1].revents && !co.eof) {
-            int r = capture_read(out_p[0], &co, cap);
-            if (r) { out_hit = r > 0; if (r < 0) break; }
-        }
-        if (pf[2].revents && !ce.eof) {
-            int r = capture_read(err_p[0], &ce, cap);
-            if (r) { out_hit = r > 0; if (r < 0) break; }
-        }
-        if (out_hit) break;
-        if (pf[0].revents) {
-            StatusRec r;
-            ssize_t k = read(stat_p[0], &r, sizeof r);
-            if (k == (ssize_t)sizeof r) {
-                if (r.kind == REC_DONE) { done = r; have_done = 1; }
-                else if (r.kind == REC_STARTED) prog_pid = r.status;
-                else if (r.kind == REC_BASELINE) baseline_kb = r.status;
-                else if (!fail.kind) fail = r;
-            } else if (k == 0 || (k < 0 && errno != EINTR && errno != EAGAIN)) {
-                stat_eof = 1;
-            }
-        }
-    }
-    /* End the tree (a no-op when init already left), reap init, drain what is left. */
-    if (!have_done) {
-        if (!(c.ns_flags & CLONE_NEWPID) && prog_pid > 0) {
-            kill(-prog_pid, SIGKILL); /* init lives on to reap them, then leaves */
-        } else {
-            kill(pid, SIGKILL);
-            if (!(c.ns_flags & CLONE_NEWPID)) kill(-pid, SIGKILL);
-        }
-    }
-    int init_status = 0;
-    if (reap(pid, &init_status, !(c.ns_flags & CLONE_NEWPID)) != 0) {
-        set_err(err, errlen, "sandbox_run: %s%s", "the sandbox's init did not end", 0);
-        pid = -1;
-        goto out;
-    }
-    pid = -1;
-    if (!(c.ns_flags & CLONE_NEWPID)) {
-        /* No PID namespace: the group lives on until every member is gone (bounded). */
-        pid_t pg = prog_pid > 0 ? prog_pid : (pid_t)cp;
-        for (double t0 = now_s(); now_s() - t0 < 1.0;) {
-            if (kill(-pg, SIGKILL) != 0 && errno == ESRCH) break;
-            if (!group_has_live_members(pg)) break; /* zombies: reaped by whoever adopted them */
-            struct timespec ts = { 0, 1000000 };
-            nanosleep(&ts, NULL);
-        }
-    }
-    if (!out_hit) {
-        int r1 = capture_read(out_p[0], &co, cap), r2 = capture_read(err_p[0], &ce, cap);
-        out_hit = r1 > 0 || r2 > 0;
-    }
-    { /* a record written just before the end */
-        fcntl(stat_p[0], F_SETFL, O_NONBLOCK);
-        StatusRec r;
-        while (!have_done && read(stat_p[0], &r, sizeof r) == (ssize_t)sizeof r) {
-            if (r.kind == REC_DONE) { done = r; have_done = 1; }
-            else if (r.kind == REC_BASELINE) baseline_kb = r.status;
-            else if (r.kind != REC_STARTED && !fail.kind) fail = r;
-        }
-    }
-
-    res->wall_seconds = now_s() - t_start;
-    res->out = co.buf ? co.buf : malloc(1);
-    res->err = ce.buf ? ce.buf : malloc(1);
-    co.buf = ce.buf = NULL;
-    if (!res->out || !res->err) { set_err(err, errlen, "sandbox_run: %s%s", "out of memory", 0); goto out; }
-    res->out_len = co.len; res->out[co.len] = 0;
-    res->err_len = ce.len; res->err[ce.len] = 0;
-    if (have_done) {
-        res->cpu_seconds = (double)done.ru.ru_utime.tv_sec + done.ru.ru_utime.tv_usec * 1e-6 +
-                           (double)done.ru.ru_stime.tv_sec + done.ru.ru_stime.tv_usec * 1e-6;
+    res->out_len = co->len; res->out[co->len] = 0;
+    res->err_len = ce->len; res->err[ce->len] = 0;
+    const StatusRec *done = &o->done;
+    if (o->have_done) {
+        res->cpu_seconds = (double)done->ru.ru_utime.tv_sec + done->ru.ru_utime.tv_usec * 1e-6 +
+                           (double)done->ru.ru_stime.tv_sec + done->ru.ru_stime.tv_usec * 1e-6;
         /* Above the pre-exec baseline (+1 MB) the peak is the program's own; at or
          * below it the program's peak is unknown (-1): smaller than the harness. */
-        res->max_rss_kb = baseline_kb >= 0 && done.ru.ru_maxrss > baseline_kb + 1024 ? done.ru.ru_maxrss : -1;
-        if (done.peak_rss_kb > 0) res->max_rss_kb = done.peak_rss_kb; /* exact, from the exit stop */
+        res->max_rss_kb = o->baseline_kb >= 0 && done->ru.ru_maxrss > o->baseline_kb + 1024 ? done->ru.ru_maxrss : -1;
+        if (done->peak_rss_kb > 0) res->max_rss_kb = done->peak_rss_kb; /* exact, from the exit stop */
     }
-    if (fail.kind == REC_SETUP_FAIL || fail.kind == REC_EXEC_FAIL) {
+    if (o->fail.kind == REC_SETUP_FAIL || o->fail.kind == REC_EXEC_FAIL) {
         char what[96];
-        snprintf(what, sizeof what, "%s %.64s", fail.kind == REC_EXEC_FAIL ? "execve" : "setup", fail.what);
-        set_err(err, errlen, "sandbox_run: %s: %s", what, fail.err);
-        res->outcome = SANDBOX_ERROR;
-        goto out;
+        snprintf(what, sizeof what, "%s %.64s", o->fail.kind == REC_EXEC_FAIL ? "execve" : "setup", o->fail.what);
+        sandbox_set_err(err, errlen, "sandbox_run: %s: %s", what, o->fail.err);
+        return -1;
     }
-    if (out_hit) {
+    if (o->out_hit) {
         res->outcome = SANDBOX_OUTPUT_LIMIT;
-    } else if (wall_hit) {
+    } else if (o->wall_hit) {
         res->outcome = SANDBOX_TIME_LIMIT;
-    } else if (!have_done) {
-        set_err(err, errlen, "sandbox_run: %s%s", "the sandbox's init ended without a status", 0);
-        res->outcome = SANDBOX_ERROR;
-        goto out;
-    } else if (WIFEXITED(done.status)) {
+    } else if (!o->have_done) {
+        sandbox_set_err(err, errlen, "sandbox_run: %s%s", "the sandbox's init ended without a status", 0);
+        return -1;
+    } else if (WIFEXITED(done->status)) {
         res->outcome = SANDBOX_EXITED;
-        res->exit_code = WEXITSTATUS(done.status);
-    } else if (WIFSIGNALED(done.status)) {
-        int sig = WTERMSIG(done.status);
+        res->exit_code = WEXITSTATUS(done->status);
+    } else if (WIFSIGNALED(done->status)) {
+        int sig = WTERMSIG(done->status);
         res->signal = sig;
         res->outcome = SANDBOX_SIGNALED;
         if (sig == SIGSYS) res->outcome = SANDBOX_VIOLATION;
-        else if (sig == SIGXCPU || (sig == SIGKILL && res->cpu_seconds >= (double)cpu - 0.05))
+        else if (sig == SIGXCPU || (sig == SIGKILL && res->cpu_seconds >= (double)o->cpu_limit - 0.05))
             res->outcome = SANDBOX_TIME_LIMIT;
     }
     /* The memory heuristic (see the top of this file). */
     const double lim = (double)spec->memory_bytes;
     if (spec->memory_bytes &&
         ((res->max_rss_kb > 0 && (double)res->max_rss_kb * 1024.0 >= 0.5 * lim) ||
-         (have_done && done.peak_vm_kb > 0 && (double)done.peak_vm_kb * 1024.0 >= 0.75 * lim)) &&
+         (o->have_done && done->peak_vm_kb > 0 && (double)done->peak_vm_kb * 1024.0 >= 0.75 * lim)) &&
         ((res->outcome == SANDBOX_SIGNALED &&
           (res->signal == SIGSEGV || res->signal == SIGBUS || res->signal == SIGABRT || res->signal == SIGKILL)) ||
          (res->outcome == SANDBOX_EXITED && res->exit_code != 0)))
         res->outcome = SANDBOX_MEMORY_LIMIT;
-    rc = 0;
-out:
-    if (pid > 0) { int s; kill(pid, SIGKILL); reap(pid, &s, 1); }
-    if (rc != 0) {
-        res->outcome = SANDBOX_ERROR;
-        if (!res->out) res->out = calloc(1, 1);
-        if (!res->err) res->err = calloc(1, 1);
-    }
-    free(co.buf); free(ce.buf);
-    const int fds[] = { out_p[0], out_p[1], err_p[0], err_p[1], stat_p[0], stat_p[1],
-                        sync_p[0], sync_p[1], c.in_fd };
-    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) if (fds[i] >= 0) close(fds[i]);
-    if (c.argv) for (size_t i = 0; i < argc; i++) free(c.argv[i]);
-    free(c.argv);
-    free(envp_store[0]); free(envp_store[1]);
-    free(c.prog.filter);
+    return 0;
+}
+
+int sandbox_run(const SandboxSpec *spec, SandboxResult *res, char *err, size_t errlen) {
+    if (!spec || !spec->dir || !(sandbox_ns_flags() & CLONE_NEWPID))
+        return sandbox_run_direct(spec, res, err, errlen);
+    memset(res, 0, sizeof *res);
+    res->outcome = SANDBOX_ERROR;
+    res->violation_syscall = -1;
+    SandboxSession *s = NULL;
+    if (sandbox_session_open(&s, spec->dir, err, errlen) != 0) return -1;
+    int rc = sandbox_session_run(s, spec, res, err, errlen);
+    sandbox_session_close(s);
     return rc;
+}
+
+int sandbox_stdin_memfd(const SandboxSpec *spec, char *err, size_t errlen) {
+    int fd = memfd_create("rlvr-stdin", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) { sandbox_set_err(err, errlen, "sandbox_run: memfd: %s%s", "", errno); return -1; }
+    for (size_t off = 0; spec->stdin_data && off < spec->stdin_len;) {
+        ssize_t n = write(fd, spec->stdin_data + off, spec->stdin_len - off);
+        if (n <= 0) { sandbox_set_err(err, errlen, "sandbox_run: stdin: %s%s", "", errno); close(fd); return -1; }
+        off += (size_t)n;
+    }
+    lseek(fd, 0, SEEK_SET);
+    /* Sealed: no writer to block on, no SIGPIPE in the harness. */
+    fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+    return fd;
 }

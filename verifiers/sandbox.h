@@ -9,7 +9,9 @@
  * whole process tree is killed; stdout and stderr read while it runs and capped; an empty
  * environment. Where namespaces cannot be created it still runs with rlimits and seccomp
  * and says once (on stderr) which isolation is missing. Thread-safe: several runs may be
- * in flight at once from different threads. */
+ * in flight at once from different threads. A session (below) runs several programs in
+ * one set of namespaces, one after the other, each still a fresh process tree that sees
+ * nothing the previous ones left: what ccrun uses for a program's compile and tests. */
 #ifndef RLVR_SANDBOX_H
 #define RLVR_SANDBOX_H
 #include <stddef.h>
@@ -22,6 +24,9 @@ typedef enum {
 typedef struct {
     const char *const *argv;   /* argv[0] is the program (absolute, or relative to the dir) */
     const char *dir;           /* the working directory, from sandbox_dir_create */
+    const char *subdir;        /* NULL, or a directory in dir (one name, made by the
+                                  caller) that is the run's working directory instead:
+                                  the run sees it alone, not dir (a session's test runs) */
     SandboxProfile profile;
     const char *stdin_data;    /* may be NULL */
     size_t stdin_len;
@@ -64,6 +69,21 @@ int  sandbox_dir_remove(const char *path);
  * SANDBOX_ERROR and err set); every outcome of the program itself returns 0. */
 int  sandbox_run(const SandboxSpec *spec, SandboxResult *res, char *err, size_t errlen);
 void sandbox_result_free(SandboxResult *res);
+
+/* A session: one set of namespaces (and one filesystem view) for several runs in the
+ * same working dir, one after the other (the compile and the test runs of one program),
+ * instead of a new set per run; sandbox_run is a session of one run. Each run is still a
+ * fresh process tree with its own limits and profile: before a run is reported, every
+ * process it left is killed and reaped, and with spec.subdir it sees only that directory
+ * (files written by one run are not visible to the next). A run that hits the wall clock
+ * or the output cap ends the session's namespaces; the next run opens new ones. Without
+ * namespaces each run is a sandbox_run of its own. One thread at a time per session;
+ * sessions of different threads share nothing. spec.dir must be the session's dir. */
+typedef struct SandboxSession SandboxSession;
+int  sandbox_session_open(SandboxSession **out, const char *dir, char *err, size_t errlen);
+int  sandbox_session_run(SandboxSession *s, const SandboxSpec *spec, SandboxResult *res, char *err, size_t errlen);
+/* Ends the namespaces (bounded wait) and frees s; the dir is the caller's to remove. */
+void sandbox_session_close(SandboxSession *s);
 /* Which isolation this machine allows: a one-line description ("user, pid, net, mount,
  * ipc namespaces; seccomp" or what is missing). */
 const char *sandbox_capabilities(void);

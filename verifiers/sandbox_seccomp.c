@@ -48,6 +48,7 @@ int sandbox_build_filter(SandboxProfile profile, const char *exec_path, struct s
     if (!c) return -1;
     int rc = 0;
     rc |= seccomp_attr_set(c, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    rc |= seccomp_attr_set(c, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     for (int i = 0; common[i]; i++) rc |= rule(c, common[i]);
     /* prlimit64 on itself only (setrlimit/getrlimit); raising a hard limit needs
      * CAP_SYS_RESOURCE outside, which nothing here has. */
