@@ -211,8 +211,9 @@ echo "    (the job stopped $((T1 - T0)) s after the kill, exit $RC)"
 train1 --resume killed --max-steps 40; expect_rc 0
 expect_err "from step "
 
-# mpirun follows SIGTERM with SIGKILL after odls_base_sigkill_timeout (1 s by default);
-# SIGUSR1 it passes on to the ranks, which rlvr takes as SIGTERM.
+# mpirun passes SIGTERM on to the ranks but follows it with SIGKILL after 1 s (raising
+# odls_base_sigkill_timeout stops it passing SIGTERM at all, in Open MPI 4.1); SIGUSR1 it
+# passes on alone, and rlvr takes it as SIGTERM.
 check "SIGUSR1 to mpirun: every rank stops at the same step, the checkpoint is saved, status interrupted"
 start_long usr1
 kill -USR1 "$MPI_PID"
@@ -223,17 +224,17 @@ N=$(wc -l <"$RUNS/usr1/metrics.jsonl")
 train2 --resume usr1 --max-steps $((N + 2)); expect_rc 0
 expect_err "from step $N,"
 
-check "SIGTERM to mpirun (with time to save before its SIGKILL): the same"
-MPIRUN_SAVED=$MPIRUN
-MPIRUN="$MPIRUN --mca odls_base_sigkill_timeout 60"
+check "SIGTERM to mpirun: the job stops (no hang) and resumes from a checkpoint it kept"
 start_long term
-MPIRUN=$MPIRUN_SAVED
+T0=$(date +%s)
 kill -TERM "$MPI_PID"
-wait $PID
-grep -q '"status":[[:space:]]*"interrupted"' "$RUNS/term/summary.json" || fail "summary.json: $(cat "$RUNS/term/summary.json")"
-N=$(wc -l <"$RUNS/term/metrics.jsonl")
+wait $PID; RC=$?
+T1=$(date +%s)
+[ "$RC" -ne 124 ] || fail "the job hung after SIGTERM (killed by the timeout)"
+echo "    (stopped $((T1 - T0)) s after SIGTERM, exit $RC, status $(sed -n 's/.*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' "$RUNS/term/summary.json"))"
+N=$(wc -l <"$RUNS/term/metrics.jsonl")   # at least the checkpoint's step
 train1 --resume term --max-steps $((N + 2)); expect_rc 0
-expect_err "from step $N,"
+expect_err "from step "
 
 check "rlvr bench mpi (smoke run): JSON lines at 1 and 2 ranks, the scaling efficiency, the gradient's bytes"
 run timeout 120 "$RLVR" bench mpi --sft-steps 3 --rl-steps 3; expect_rc 0; expect_lines 6
