@@ -131,18 +131,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
-#endif
-#ifndef OPEN_TREE_CLOEXEC
-#define OPEN_TREE_CLOEXEC O_CLOEXEC
-#endif
-#ifndef AT_RECURSIVE
-#define AT_RECURSIVE 0x8000
-#endif
-#ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
-#endif
 
 
 /* ------------------------------------------------------------------ capabilities */
@@ -585,6 +573,19 @@ int sandbox_capture_read(int fd, Capture *c, size_t limit) {
         break; /* EAGAIN or error */
     }
     return 0;
+}
+
+int sandbox_capture_pump(const struct pollfd *pf, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit) {
+    int hit = 0, r;
+    if (pf[1].revents) {
+        if ((r = sandbox_capture_read(out_fd, co, limit)) < 0) return -1;
+        hit |= r > 0;
+    }
+    if (pf[2].revents) {
+        if ((r = sandbox_capture_read(err_fd, ce, limit)) < 0) return -1;
+        hit |= r > 0;
+    }
+    return hit;
 }
 
 void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e) {

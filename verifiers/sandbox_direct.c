@@ -280,15 +280,9 @@ int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, s
                                 { ce.eof ? -1 : err_p[0], POLLIN, 0 } }; /* at EOF a pipe polls ready forever */
         int n = poll(pf, 3, to);
         if (n < 0 && errno != EINTR) break;
-        if (pf[1].revents) {
-            int r = sandbox_capture_read(out_p[0], &co, cap);
-            if (r) { o.out_hit = r > 0; if (r < 0) break; }
-        }
-        if (pf[2].revents) {
-            int r = sandbox_capture_read(err_p[0], &ce, cap);
-            if (r) { o.out_hit = r > 0; if (r < 0) break; }
-        }
-        if (o.out_hit) break;
+        int pumped = sandbox_capture_pump(pf, out_p[0], err_p[0], &co, &ce, cap);
+        if (pumped < 0) break;
+        if (pumped > 0) { o.out_hit = 1; break; }
         if (pf[0].revents) {
             StatusRec r;
             ssize_t k = read(stat_p[0], &r, sizeof r);

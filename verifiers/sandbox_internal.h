@@ -6,6 +6,7 @@
 #define RLVR_SANDBOX_INTERNAL_H
 #include "verifiers/sandbox.h"
 #include <linux/filter.h>
+#include <poll.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -78,6 +79,10 @@ void sandbox_send_host_pid(int pp[2]);
 double sandbox_now(void);
 typedef struct { char *buf; size_t len, cap; int over, eof; } Capture;
 int sandbox_capture_read(int fd, Capture *c, size_t limit);
+/* After a poll whose pf[1] and pf[2] watched the program's stdout (out_fd) and stderr
+ * (err_fd): read what they have. 1 when either went past limit, -1 when a buffer could
+ * not grow, else 0. */
+int sandbox_capture_pump(const struct pollfd *pf, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit);
 void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e);
 int sandbox_write_file(const char *path, const char *text);
 
