@@ -575,6 +575,24 @@ int sandbox_capture_read(int fd, Capture *c, size_t limit) {
     return 0;
 }
 
+void sandbox_init_begin(void) {
+    syscall(SYS_setsid);
+    syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (procfd >= 0) { sandbox_move_fd(procfd, FD_PROC, 1); if (procfd != FD_PROC) close(procfd); }
+}
+
+void sandbox_default_signals(void) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < 65; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 int sandbox_capture_pump(const struct pollfd *pf, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit) {
     int hit = 0, r;
     if (pf[1].revents) {

@@ -87,20 +87,8 @@ static _Noreturn void init_child(const Child *c) {
     sandbox_move_fd(st, FD_STAT, 1);
     if (syscall(SYS_close_range, FD_STAT + 1, ~0U, 0) != 0)
         for (int fd = FD_STAT + 1; fd < 4096; fd++) close(fd);
-    syscall(SYS_setsid);
-    syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (procfd >= 0) { sandbox_move_fd(procfd, FD_PROC, 1); if (procfd != FD_PROC) close(procfd); }
-    /* The program starts with default signal dispositions and nothing blocked, whatever
-     * the harness thread had (ignored dispositions and the mask survive execve). */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 65; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    sandbox_init_begin();
+    sandbox_default_signals();
     int pp[2] = { -1, -1 };
     if (syscall(SYS_pipe2, pp, O_CLOEXEC) != 0) pp[0] = pp[1] = -1;
     long pid = sandbox_raw_clone(SIGCHLD);

@@ -74,6 +74,12 @@ int sandbox_seize(long pid);
 void sandbox_wait_program(long pid, int stfd, int traced, StatusRec *rec);
 /* The program child's half: make itself traceable and send its host pid on pp[1]. */
 void sandbox_send_host_pid(int pp[2]);
+/* Init's first steps (a session of its own, subreaper of what its children leave, /proc
+ * at FD_PROC) and, before it starts programs, default signal dispositions and an empty
+ * mask: ignored dispositions and the mask survive execve, and the harness thread's must
+ * not reach a program. Between fork and execve: system calls only. */
+void sandbox_init_begin(void);
+void sandbox_default_signals(void);
 
 /* Caller side. */
 double sandbox_now(void);

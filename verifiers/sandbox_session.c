@@ -295,21 +295,9 @@ static _Noreturn void session_init(const InitArgs *a) {
         if (syscall(SYS_setresgid, 0, 0, 0) != 0) sandbox_die("setresgid");
         if (syscall(SYS_setresuid, 0, 0, 0) != 0) sandbox_die("setresuid");
     }
-    syscall(SYS_setsid);
-    syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    int procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (procfd >= 0) { sandbox_move_fd(procfd, FD_PROC, 1); if (procfd != FD_PROC) close(procfd); }
+    sandbox_init_begin();
     setup_views(a);
-    /* Programs start with default signal dispositions and nothing blocked, whatever the
-     * harness thread had (ignored dispositions and the mask survive execve). */
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 65; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    sandbox_default_signals();
     static JobMsg job; /* this process's own copy */
     /* The program child shares init's memory until its execve: no copy of the harness's
      * page tables per run (init is a copy of the harness, which may hold a model). Init
