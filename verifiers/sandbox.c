@@ -593,7 +593,16 @@ void sandbox_default_signals(void) {
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-int sandbox_capture_pump(const struct pollfd *pf, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit) {
+int sandbox_wait_outputs(int status_fd, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit,
+                         double t_start, double wall, int *status_ready) {
+    *status_ready = 0;
+    double el = sandbox_now() - t_start;
+    if (el >= wall) return 2;
+    int to = (int)((wall - el) * 1000) + 1;
+    if (to > 100) to = 100;
+    struct pollfd pf[3] = { { status_fd, POLLIN, 0 }, { co->eof ? -1 : out_fd, POLLIN, 0 },
+                            { ce->eof ? -1 : err_fd, POLLIN, 0 } }; /* at EOF a pipe polls ready forever */
+    if (poll(pf, 3, to) < 0 && errno != EINTR) return -1;
     int hit = 0, r;
     if (pf[1].revents) {
         if ((r = sandbox_capture_read(out_fd, co, limit)) < 0) return -1;
@@ -603,7 +612,9 @@ int sandbox_capture_pump(const struct pollfd *pf, int out_fd, int err_fd, Captur
         if ((r = sandbox_capture_read(err_fd, ce, limit)) < 0) return -1;
         hit |= r > 0;
     }
-    return hit;
+    if (hit) return 1;
+    *status_ready = pf[0].revents != 0;
+    return 0;
 }
 
 void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e) {

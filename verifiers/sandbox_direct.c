@@ -260,18 +260,11 @@ int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, s
     int stat_eof = 0;
     pid_t prog_pid = -1;
     while (!o.have_done && !stat_eof) {
-        double el = sandbox_now() - t_start;
-        if (el >= wall) { o.wall_hit = 1; break; }
-        int to = (int)((wall - el) * 1000) + 1;
-        if (to > 100) to = 100;
-        struct pollfd pf[3] = { { stat_p[0], POLLIN, 0 }, { co.eof ? -1 : out_p[0], POLLIN, 0 },
-                                { ce.eof ? -1 : err_p[0], POLLIN, 0 } }; /* at EOF a pipe polls ready forever */
-        int n = poll(pf, 3, to);
-        if (n < 0 && errno != EINTR) break;
-        int pumped = sandbox_capture_pump(pf, out_p[0], err_p[0], &co, &ce, cap);
-        if (pumped < 0) break;
-        if (pumped > 0) { o.out_hit = 1; break; }
-        if (pf[0].revents) {
+        int ready, w = sandbox_wait_outputs(stat_p[0], out_p[0], err_p[0], &co, &ce, cap, t_start, wall, &ready);
+        if (w == 2) { o.wall_hit = 1; break; }
+        if (w == 1) { o.out_hit = 1; break; }
+        if (w < 0) break;
+        if (ready) {
             StatusRec r;
             ssize_t k = read(stat_p[0], &r, sizeof r);
             if (k == (ssize_t)sizeof r) {

@@ -6,7 +6,6 @@
 #define RLVR_SANDBOX_INTERNAL_H
 #include "verifiers/sandbox.h"
 #include <linux/filter.h>
-#include <poll.h>
 #include <stddef.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -85,10 +84,13 @@ void sandbox_default_signals(void);
 double sandbox_now(void);
 typedef struct { char *buf; size_t len, cap; int over, eof; } Capture;
 int sandbox_capture_read(int fd, Capture *c, size_t limit);
-/* After a poll whose pf[1] and pf[2] watched the program's stdout (out_fd) and stderr
- * (err_fd): read what they have. 1 when either went past limit, -1 when a buffer could
- * not grow, else 0. */
-int sandbox_capture_pump(const struct pollfd *pf, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit);
+/* One wait, of at most 100 ms and not past wall seconds after t_start, for the status
+ * channel, the program's stdout (out_fd) or its stderr (err_fd), reading what the two
+ * pipes have. Returns 2 when the wall clock ran out, 1 when an output went past limit,
+ * -1 when poll failed or a buffer could not grow, else 0, with *status_ready set when
+ * the status channel has something to read. */
+int sandbox_wait_outputs(int status_fd, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit,
+                         double t_start, double wall, int *status_ready);
 void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e);
 int sandbox_write_file(const char *path, const char *text);
 

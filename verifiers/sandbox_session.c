@@ -586,18 +586,11 @@ int sandbox_session_run(SandboxSession *s, const SandboxSpec *spec, SandboxResul
     o.cpu_limit = job.lim.cpu.rlim_cur;
     int ctl_eof = 0;
     while (!o.have_done && !ctl_eof) {
-        double el = sandbox_now() - t_start;
-        if (el >= wall) { o.wall_hit = 1; break; }
-        int to = (int)((wall - el) * 1000) + 1;
-        if (to > 100) to = 100;
-        struct pollfd pf[3] = { { s->ctl, POLLIN, 0 }, { co.eof ? -1 : out_p[0], POLLIN, 0 },
-                                { ce.eof ? -1 : err_p[0], POLLIN, 0 } }; /* at EOF a pipe polls ready forever */
-        int n = poll(pf, 3, to);
-        if (n < 0 && errno != EINTR) break;
-        int pumped = sandbox_capture_pump(pf, out_p[0], err_p[0], &co, &ce, cap);
-        if (pumped < 0) break;
-        if (pumped > 0) { o.out_hit = 1; break; }
-        if (pf[0].revents) {
+        int ready, w = sandbox_wait_outputs(s->ctl, out_p[0], err_p[0], &co, &ce, cap, t_start, wall, &ready);
+        if (w == 2) { o.wall_hit = 1; break; }
+        if (w == 1) { o.out_hit = 1; break; }
+        if (w < 0) break;
+        if (ready) {
             StatusRec r;
             ssize_t k = recv(s->ctl, &r, sizeof r, MSG_DONTWAIT);
             if (k == (ssize_t)sizeof r) {
