@@ -72,7 +72,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB_OBJ)
 
 # The multi-process checks of engine/dist.c, run by tests/cli_mpi.sh under mpirun, and
 # the checkpoint comparison its equivalence tests use.
-$(BUILD)/tests/mpi_allreduce_check: $(BUILD)/tests/mpi_allreduce_check.o $(BUILD)/engine/dist.o
+$(BUILD)/tests/mpi_allreduce_check: $(BUILD)/tests/mpi_allreduce_check.o $(BUILD)/engine/dist.o $(BUILD)/engine/util.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/tests/ckpt_compare: $(BUILD)/tests/ckpt_compare.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

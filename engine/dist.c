@@ -1,10 +1,10 @@
 /* dist: see dist.h. One process unless built with MPI and started by mpirun. */
 #include "engine/dist.h"
+#include "engine/util.h"
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef RLVR_MPI
 #include <mpi.h>
@@ -17,13 +17,6 @@ static double g_seconds = 0;
 uint64_t dist_bytes(void) { return g_bytes; }
 double dist_seconds(void) { return g_seconds; }
 
-#ifdef RLVR_MPI
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-#endif
 
 void dist_share(int n, int *lo, int *hi) {
     if (n < 0) n = 0;
@@ -110,10 +103,10 @@ int dist_same_u64(uint64_t v, int *same, char *err, size_t errlen) {
 #ifdef RLVR_MPI
     if (g_active) {
         uint64_t lo = v, hi = v;
-        double t0 = now();
+        double t0 = util_now();
         int rc = MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UINT64_T, MPI_MIN, MPI_COMM_WORLD);
         if (rc == MPI_SUCCESS) rc = MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-        g_seconds += now() - t0;
+        g_seconds += util_now() - t0;
         g_bytes += 2 * sizeof v;
         if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce", err, errlen);
         *same = lo == hi;
@@ -133,7 +126,7 @@ void dist_barrier(void) {
 /* In-place sum of n elements of `size` bytes, in pieces of at most INT_MAX elements
  * (one MPI_Allreduce call when n <= INT_MAX, as MPI counts are ints). */
 static int allreduce_sum(void *buf, size_t n, size_t size, MPI_Datatype type, char *err, size_t errlen) {
-    double t0 = now();
+    double t0 = util_now();
     g_bytes += n * size;
     for (size_t off = 0; off < n;) {
         size_t k = n - off < (size_t)INT_MAX ? n - off : (size_t)INT_MAX;
@@ -141,7 +134,7 @@ static int allreduce_sum(void *buf, size_t n, size_t size, MPI_Datatype type, ch
         if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allreduce", err, errlen);
         off += k;
     }
-    g_seconds += now() - t0;
+    g_seconds += util_now() - t0;
     return 0;
 }
 #endif
@@ -167,7 +160,7 @@ int dist_allgather_f64(const double *mine, int n_mine, double *all, int all_cap,
 #ifdef RLVR_MPI
     if (g_active) {
         /* The counts first, so that every rank sees the same sizes and fails together. */
-        double t0 = now();
+        double t0 = util_now();
         int rc = MPI_Allgather(&n_mine, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
         if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allgather", err, errlen);
         long long total = 0;
@@ -190,7 +183,7 @@ int dist_allgather_f64(const double *mine, int n_mine, double *all, int all_cap,
         for (int r = 0, d = 0; r < g_size; d += counts[r], r++) displs[r] = d;
         rc = MPI_Allgatherv(mine, n_mine, MPI_DOUBLE, all, counts, displs, MPI_DOUBLE, MPI_COMM_WORLD);
         free(displs);
-        g_seconds += now() - t0;
+        g_seconds += util_now() - t0;
         g_bytes += (uint64_t)n_mine * sizeof *mine;
         if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Allgatherv", err, errlen);
         return 0;
@@ -213,14 +206,14 @@ int dist_bcast(void *buf, size_t bytes, int root, char *err, size_t errlen) {
 #ifdef RLVR_MPI
     if (g_active) {
         g_bytes += bytes;
-        double t0 = now();
+        double t0 = util_now();
         for (size_t off = 0; off < bytes;) {
             size_t k = bytes - off < (size_t)INT_MAX ? bytes - off : (size_t)INT_MAX;
             int rc = MPI_Bcast((char *)buf + off, (int)k, MPI_BYTE, root, MPI_COMM_WORLD);
             if (rc != MPI_SUCCESS) return mpi_fail(rc, "MPI_Bcast", err, errlen);
             off += k;
         }
-        g_seconds += now() - t0;
+        g_seconds += util_now() - t0;
         return 0;
     }
 #endif

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define NAN_STREAK_LIMIT 5    /* skipped updates in a row before the run stops */
 
@@ -341,12 +342,17 @@ static int agree_signal(int *sig, char *err, size_t errlen) {
     return 0;
 }
 
-/* A hash of the parameters' bits (FNV-style, a word at a time). */
+/* zlib's CRC-32 of the parameters' bits (its length argument is a uInt: in pieces). */
 static uint64_t params_hash(const Model *m) {
-    const uint32_t *w = (const uint32_t *)m->params_memory;
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < m->num_params; i++) h = (h ^ w[i]) * 1099511628211ull;
-    return h;
+    const unsigned char *b = (const unsigned char *)m->params_memory;
+    size_t n = m->num_params * sizeof(float);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = 0; off < n;) {
+        size_t k = n - off > (1u << 30) ? (1u << 30) : n - off;
+        crc = crc32(crc, b + off, (uInt)k);
+        off += k;
+    }
+    return crc;
 }
 
 /* Every rank applied the same update to the same weights: the parameters must be

@@ -19,6 +19,9 @@ int  trainer_draw_fitting(Trainer *t, int si, Task *out, char *err, size_t errle
  * denominator, so the sum is the gradient one process computes over the whole batch, and
  * every rank then applies the same update. Nothing to do on one process. */
 int  trainer_sync_grads(Trainer *t, char *err, size_t errlen);
+/* The sum over the ranks of each rank's part of a loss; NaN on every rank when any
+ * rank's part is not finite, so that all of them skip the same update. */
+int  trainer_sum_parts(double part, double *total, char *err, size_t errlen);
 /* A metric, or null when not finite (JSON has no NaN). */
 void trainer_add_num(cJSON *o, const char *k, double v);
 

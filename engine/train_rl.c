@@ -280,11 +280,10 @@ static int run_updates(Trainer *t, const StageSettings *s, const Row *rows, int 
             int finite = 1;
             if (n > 0 && minibatch_grad(t, s, mine, n, sorted, chunk_adv, lens, D, ep == 0, us, &part, &finite, err, errlen))
                 goto done;
-            /* Every rank learns whether any share's objective was not finite: all skip. */
-            double sums[2] = { finite ? part : 0.0, finite ? 0.0 : 1.0 };
-            if (dist_allreduce_sum_f64(sums, 2, err, errlen)) goto done;
-            if (sums[1] > 0) { *us = before; *skipped = 1; continue; }
-            *objective += sums[0];
+            double total;   /* NaN when any share's objective was not finite: all skip */
+            if (trainer_sum_parts(finite ? part : NAN, &total, err, errlen)) goto done;
+            if (isnan(total)) { *us = before; *skipped = 1; continue; }
+            *objective += total;
             (*passes)++;
             if (trainer_sync_grads(t, err, errlen)) goto done;
             if (trainer_update(t, gnorm, lr) == STEP_SKIPPED_NONFINITE) *skipped = 1;
@@ -354,12 +353,11 @@ int trainer_rl_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errlen
             n_trunc += q[SEQ_TRUNCATED] != 0;
             gen_tokens += (long)q[SEQ_LEN];
             if ((long)q[SEQ_LEN] > len_max) len_max = (long)q[SEQ_LEN];
-            rw[i % G] = q[SEQ_REWARD];
-            if (i % G == G - 1) curriculum_record(t->cur, rw, G);   /* the window takes rewards one by one */
         }
         n_seq += n;
         for (int g = 0; g < rd->n_tasks; g++) {
             for (int i = 0; i < G; i++) rw[i] = seq_of(rd, g * G + i)[SEQ_REWARD];
+            curriculum_record(t->cur, rw, G);   /* the window takes rewards one by one, in order */
             int same = 1;
             for (int i = 1; i < G; i++) same &= rw[i] == rw[0];
             groups++;

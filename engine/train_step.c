@@ -54,6 +54,13 @@ void trainer_add_num(cJSON *o, const char *k, double v) {
     else cJSON_AddNullToObject(o, k);
 }
 
+int trainer_sum_parts(double part, double *total, char *err, size_t errlen) {
+    double sums[2] = { isfinite(part) ? part : 0.0, isfinite(part) ? 0.0 : 1.0 };
+    if (dist_allreduce_sum_f64(sums, 2, err, errlen)) return -1;
+    *total = sums[1] > 0 ? NAN : sums[0];
+    return 0;
+}
+
 int trainer_sync_grads(Trainer *t, char *err, size_t errlen) {
     if (dist_size() == 1) return 0;
     return dist_allreduce_sum_f32(t->m.grads_memory, t->m.num_params, err, errlen);
@@ -159,10 +166,8 @@ int trainer_sft_step(Trainer *t, int si, cJSON *metrics, char *err, size_t errle
         if (model_forward(&t->m, t->in, t->tg, t->w, denom, nb, maxT, err, errlen)) goto done;
         part = t->m.loss;
     }
-    /* Every rank must skip the update if any share's loss is not finite. */
-    double sums[2] = { isfinite(part) ? part : 0.0, isfinite(part) ? 0.0 : 1.0 };
-    if (dist_allreduce_sum_f64(sums, 2, err, errlen)) goto done;
-    double loss = sums[1] > 0 ? NAN : sums[0];
+    double loss;
+    if (trainer_sum_parts(part, &loss, err, errlen)) goto done;
     rc = 0;
     if (!isfinite(loss)) rc = STEP_SKIPPED_NONFINITE;
     else {
