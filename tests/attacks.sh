@@ -125,6 +125,23 @@ check "no process was left behind"
 AFTER=$(procs)
 [ "$BEFORE" = "$AFTER" ] || fail "processes before: $(echo $BEFORE); after: $(echo $AFTER)"
 
+# The harness itself killed while a program waits forever: the program and the sandbox's
+# init must go with it (they hold SIGKILL as their parent-death signal), not live on.
+check "a harness killed mid-run (SIGKILL) leaves no sandbox process running"
+mkdir -p "$WORK/tmp2" && chmod 711 "$WORK/tmp2"
+printf '%s\n' '{"id":"pause","prompt":"Wait.","compiler":"tcc","time_limit":60,"tests":[{"stdin":"","stdout":"1"}],"completion":"#include <unistd.h>\nint main(void) { for (;;) pause(); }\n"}' >"$WORK/pause.jsonl"
+running() { ps -e -o stat=,comm= >"$WORK/ps2"; grep -v '^Z' "$WORK/ps2" | sed 's/^[^ ]* *//' | grep -c -x -e prog -e tcc; }
+TMPDIR=$WORK/tmp2 "$RLVR" verify --verifier ccrun <"$WORK/pause.jsonl" >/dev/null 2>&1 &
+HARNESS=$!
+i=0
+while [ "$(running)" -eq 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(running)" -gt 0 ] || fail "the pausing program never started"
+kill -9 "$HARNESS"
+wait "$HARNESS" 2>/dev/null
+i=0
+while [ "$(running)" -gt 0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ "$(running)" -eq 0 ] || fail "after the harness died: $(grep -v '^Z' "$WORK/ps2" | tr '\n' ' ')"
+
 sed -n 's/^rlvr verify: /  /p' "$WORK/err"
 [ "$bad" -eq 0 ] || fail "$bad of $n attacks got an unexpected status"
 echo "attacks.sh: all $n attacks contained, host unchanged"

@@ -30,6 +30,9 @@ int sandbox_ns_flags(void);
 const struct sock_fprog *sandbox_filter(SandboxProfile profile);
 int sandbox_filter_failed(void);
 char *sandbox_exec_page(void);
+/* A descriptor of the network namespace every session of this process joins (empty,
+ * owned by the host's user namespace), or -1: each session makes its own. */
+int sandbox_shared_netns(void);
 #define SANDBOX_EXEC_PAGE 4096
 
 enum { OP_MKDIR, OP_SYMLINK, OP_BIND_DIR, OP_BIND_FILE };
@@ -56,7 +59,13 @@ typedef struct {
 void sandbox_report(int kind, int status, const char *what, int err);
 _Noreturn void sandbox_die(const char *what);
 void sandbox_move_fd(int from, int to, int cloexec);
+/* sandbox_drop_caps: both of sandbox_drop_bounding (the bounding set emptied and the
+ * securebits locked: an exec gains nothing; inherited, so a session's init does it once
+ * for all its children) and sandbox_clear_caps (the effective, permitted and inheritable
+ * sets emptied). */
 void sandbox_drop_caps(void);
+void sandbox_drop_bounding(void);
+void sandbox_clear_caps(void);
 int sandbox_open_status_of_child(int rfd);
 int sandbox_open_status_of_pidfd(int pidfd);
 void sandbox_read_peaks(int fd, long *vm, long *rss);

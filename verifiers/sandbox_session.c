@@ -1,11 +1,15 @@
 /* sandbox_session: several runs in one set of namespaces (see sandbox.h). Why: a new
  * user+PID+net+mount+IPC set and its filesystem view cost about 1.5 ms (the network
- * namespace alone 0.65 ms), more than a small program's whole run; the compile and the
- * 5-8 test runs of one program paid it every time. A session pays it once per program.
+ * namespace alone 0.35 ms to make and as much to tear down), more than a small program's
+ * whole run; the compile and the 5-8 test runs of one program paid it every time. A
+ * session pays it once per program, and the network namespace is made once per process
+ * where it can be shared (sandbox.c).
  *
- * Processes. sandbox_session_open records the dir; the first run clones (CLONE_NEWUSER|
- * NEWPID|NEWNS|NEWNET|NEWIPC) the session's init, which never execs: it builds the
- * filesystem view once, then serves runs one at a time over a SOCK_SEQPACKET socket. A
+ * Processes. sandbox_session_open records the dir; the first run clones the session's
+ * init into a new PID namespace (and, when not root, a user namespace); init makes the
+ * others itself (init_namespaces: user, mount, IPC, and network unless it joins the
+ * shared one), maps its own ids, builds the filesystem view once, then serves runs one
+ * at a time over a SOCK_SEQPACKET socket. A
  * run is a job message (profile, limits, argv, environment, subdir) carrying the run's
  * stdin memfd and its stdout/stderr pipes as SCM_RIGHTS. For each job init forks the
  * program child, traces and waits for it exactly as sandbox.c's init does (the peak
@@ -113,6 +117,9 @@ typedef struct {
     const char *dir;
     unsigned long dir_flags;
     int ns_flags, ctl;
+    int privileged;     /* root outside: init becomes SANDBOX_UID before its user namespace */
+    int netns;          /* the shared network namespace to join, or -1: a new one */
+    char uid_map[32], gid_map[32];   /* its user namespace's maps, which init writes itself */
 } InitArgs;
 
 /* ------------------------------------------------------------------ init's side */
@@ -210,7 +217,7 @@ static CHILD_CODE _Noreturn void job_child(const JobMsg *j) {
     argv[j->argc] = NULL;
     for (int i = 0; i < j->envc; i++) { envp[i] = p; p += strlen(p) + 1; }
     envp[j->envc] = NULL;
-    sandbox_drop_caps();
+    sandbox_clear_caps();   /* the bounding set is init's, emptied once */
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) sandbox_die("no_new_privs");
     const struct sock_fprog *prog = sandbox_filter((SandboxProfile)j->profile);
     if (prog && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog) != 0) sandbox_die("seccomp");
@@ -280,24 +287,56 @@ static int job_receive(JobMsg *j) {
     return 1;
 }
 
+static int write_proc(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    size_t n = strlen(text);
+    int ok = write(fd, text, n) == (ssize_t)n;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+/* Init's namespaces besides its PID namespace (made by the clone): it joins the shared
+ * network namespace while it is still root outside, becomes SANDBOX_UID, makes its user
+ * namespace and maps it itself (a one-line map of the creator's own ids needs no help
+ * from outside: no round trip with the caller), then makes the mount and IPC namespaces
+ * (and the network one when there is none to share), owned by that user namespace. */
+static void init_namespaces(const InitArgs *a, int netns_errno) {
+    if (netns_errno) { errno = netns_errno; sandbox_die("join the network namespace"); }
+    if (a->ns_flags & CLONE_NEWUSER) {
+        if (a->privileged) {
+            if (syscall(SYS_setgroups, 0, NULL) != 0 ||
+                syscall(SYS_setresgid, SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) != 0 ||
+                syscall(SYS_setresuid, SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) != 0) sandbox_die("become nobody");
+            /* The uid change made init undumpable, and its /proc files root's: its own
+             * maps must stay writable to it. */
+            syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
+            if (syscall(SYS_unshare, CLONE_NEWUSER) != 0) sandbox_die("unshare user namespace");
+        }
+        if (write_proc("/proc/self/setgroups", "deny") != 0 || write_proc("/proc/self/uid_map", a->uid_map) != 0 ||
+            write_proc("/proc/self/gid_map", a->gid_map) != 0) sandbox_die("write the user namespace's maps");
+    }
+    /* A change of credentials clears the parent-death signal: set it (again) after. */
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    int more = (a->ns_flags & (CLONE_NEWNS | CLONE_NEWIPC)) | (a->netns < 0 ? a->ns_flags & CLONE_NEWNET : 0);
+    if (syscall(SYS_unshare, more) != 0) sandbox_die("unshare mount, IPC and network namespaces");
+}
+
 /* The clone child: PID 1 of the session's namespaces. Only system calls from here on. */
 static _Noreturn void session_init(const InitArgs *a) {
     syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    /* Before the descriptors move (the namespace's may be where FD_STAT goes). */
+    int netns_errno = a->netns >= 0 && syscall(SYS_setns, a->netns, CLONE_NEWNET) != 0 ? errno : 0;
     int st = fcntl(a->ctl, F_DUPFD_CLOEXEC, 64);
     if (st < 0) syscall(SYS_exit_group, 121);
     sandbox_move_fd(st, FD_STAT, 1);
+    init_namespaces(a, netns_errno);
     if (syscall(SYS_close_range, 0, FD_STAT - 1, 0) != 0 || syscall(SYS_close_range, FD_STAT + 1, ~0U, 0) != 0)
         for (int fd = 0; fd < 4096; fd++) if (fd != FD_STAT) close(fd);
-    char go;
-    if (read(FD_STAT, &go, 1) != 1) syscall(SYS_exit_group, 122); /* the caller gave up */
-    if (a->ns_flags & CLONE_NEWUSER) {
-        syscall(SYS_setgroups, 0, NULL); /* fails harmlessly where setgroups is denied */
-        if (syscall(SYS_setresgid, 0, 0, 0) != 0) sandbox_die("setresgid");
-        if (syscall(SYS_setresuid, 0, 0, 0) != 0) sandbox_die("setresuid");
-    }
     sandbox_init_begin();
     setup_views(a);
     sandbox_default_signals();
+    sandbox_drop_bounding();
     static JobMsg job; /* this process's own copy */
     /* The program child shares init's memory until its execve: no copy of the harness's
      * page tables per run (init is a copy of the harness, which may hold a model). Init
@@ -391,8 +430,13 @@ static int session_spawn(SandboxSession *s, char *err, size_t errlen) {
         close(sv[0]); close(sv[1]);
         return -1;
     }
-    InitArgs a = { s->dir, s->dir_flags, s->ns_flags, sv[1] };
-    long cp = sandbox_raw_clone((unsigned long)s->ns_flags);
+    InitArgs a = { s->dir, s->dir_flags, s->ns_flags, sv[1], s->privileged, sandbox_shared_netns(), "", "" };
+    snprintf(a.uid_map, sizeof a.uid_map, "0 %u 1\n", (unsigned)inner);
+    snprintf(a.gid_map, sizeof a.gid_map, "0 %u 1\n", (unsigned)inner_g);
+    /* Root makes the PID namespace here and the others in init (see init_namespaces);
+     * anybody else needs the user namespace first, in the same clone. */
+    const unsigned long flags = CLONE_NEWPID | (s->privileged ? 0 : (unsigned long)(s->ns_flags & CLONE_NEWUSER));
+    long cp = sandbox_raw_clone(flags);
     if (cp == 0) session_init(&a);
     close(sv[1]);
     if (cp < 0) {
@@ -403,30 +447,6 @@ static int session_spawn(SandboxSession *s, char *err, size_t errlen) {
     s->init = (pid_t)cp;
     s->ctl = sv[0];
     s->pidfd = (int)syscall(SYS_pidfd_open, cp, 0);
-    if (s->ns_flags & CLONE_NEWUSER) {
-        char path[64], map[64];
-        int ok = 1;
-        if (!s->privileged) {
-            snprintf(path, sizeof path, "/proc/%d/setgroups", (int)cp);
-            sandbox_write_file(path, "deny");
-        }
-        snprintf(path, sizeof path, "/proc/%d/uid_map", (int)cp);
-        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)inner);
-        ok &= sandbox_write_file(path, map) == 0;
-        snprintf(path, sizeof path, "/proc/%d/gid_map", (int)cp);
-        snprintf(map, sizeof map, "0 %u 1\n", (unsigned)inner_g);
-        ok &= sandbox_write_file(path, map) == 0;
-        if (!ok) {
-            sandbox_set_err(err, errlen, "sandbox_run: writing the user namespace maps: %s%s", "", errno);
-            session_end(s, 1);
-            return -1;
-        }
-    }
-    if (send(s->ctl, "g", 1, MSG_NOSIGNAL) != 1) {
-        sandbox_set_err(err, errlen, "sandbox_run: starting the sandbox's init: %s%s", "", errno);
-        session_end(s, 1);
-        return -1;
-    }
     return 0;
 }
 
