@@ -500,73 +500,95 @@ static void test_concurrent_runs(void **state) {
 }
 
 /* A session: runs one after the other in one set of namespaces. Nothing a run leaves
- * (a daemon, a file in its subdir) reaches the next; a run killed at the wall clock ends
- * the namespaces and the next run gets new ones. Like the canary test, this needs the
- * mount namespace: in the fallback a subdir's sibling that still exists is reachable
- * (ccrun removes each test's dir before the next). */
+ * (a daemon, a file in its fresh directory) reaches the next; the fresh directory holds
+ * the run's file only, read-only; a run killed at the wall clock ends the namespaces and
+ * the next run gets new ones. The same holds in the fallback (a fresh directory in dir,
+ * removed after the run), except that there a run in dir itself is not hidden from. */
 static void test_session(void **state) {
     (void)state;
     int before = count_sandbox_procs();
-    char dir[256], err[512], sub[2][300];
+    char dir[256], err[512];
     make_dir(dir, sizeof dir);
-    for (int i = 0; i < 2; i++) {
-        snprintf(sub[i], sizeof sub[i], "%s/%c", dir, 'a' + i);
-        assert_int_equal(mkdir(sub[i], 0700), 0);
-    }
     const char *progs[] = { "daemon", "writefile", "readfile", "sleep", "hello" };
-    for (size_t i = 0; i < sizeof progs / sizeof *progs; i++) { put_prog(sub[0], progs[i]); put_prog(sub[1], progs[i]); }
-    char exe[5][64];
-    for (int i = 0; i < 5; i++) snprintf(exe[i], sizeof exe[i], "./%s-%s", g_tag, progs[i]);
+    char name[5][64], exe[5][80];
+    for (int i = 0; i < 5; i++) {
+        put_prog(dir, progs[i]);
+        snprintf(name[i], sizeof name[i], "%s-%s", g_tag, progs[i]);
+        snprintf(exe[i], sizeof exe[i], "./%s", name[i]);
+    }
     SandboxSession *ss = NULL;
     assert_int_equal(sandbox_session_open(&ss, dir, err, sizeof err), 0);
     SandboxResult r;
     const char *daemon[] = { exe[0], NULL };
     SandboxSpec s = small_spec(dir, daemon);
-    s.subdir = "a";
+    s.fresh_with = name[0];
     assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), 0);
     assert_int_equal(r.outcome, SANDBOX_EXITED);
     sandbox_result_free(&r);
     assert_int_equal(count_sandbox_procs(), before); /* the daemon died with its run */
+    /* A file written in a fresh dir stays there: not in dir, not in the next run's. */
     const char *write_x[] = { exe[1], "x", NULL };
     s.argv = write_x;
+    s.fresh_with = name[1];
     assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), 0);
     assert_int_equal(r.outcome, SANDBOX_EXITED);
     assert_int_equal(r.exit_code, 0);
     sandbox_result_free(&r);
     char xa[400];
-    snprintf(xa, sizeof xa, "%s/x", sub[0]);
+    snprintf(xa, sizeof xa, "%s/x", dir);
     struct stat st;
-    assert_int_equal(stat(xa, &st), 0);
-    const char *read_x[] = { exe[2], "x", NULL }, *read_up[] = { exe[2], "../a/x", NULL };
-    const char *const *reads[] = { read_x, read_up };
-    s.subdir = "b";
-    for (int i = 0; i < 2; i++) {
+    assert_int_not_equal(stat(xa, &st), 0);
+    const char *read_x[] = { exe[2], "x", NULL }, *read_up[] = { exe[2], "../x", NULL };
+    const char *read_sib[] = { exe[2], name[1], NULL };  /* another file of dir */
+    const char *const *reads[] = { read_x, read_up, read_sib };
+    s.fresh_with = name[2];
+    for (int i = 0; i < 3; i++) {
         s.argv = reads[i];
         assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), 0);
         assert_int_equal(r.outcome, SANDBOX_EXITED);
         assert_string_equal(r.out, "cannot open\n");
         sandbox_result_free(&r);
     }
+    /* The run's own file is there, and read-only: writing it fails. */
+    const char *write_self[] = { exe[1], name[1], NULL };
+    s.argv = write_self;
+    s.fresh_with = name[1];
+    assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), 0);
+    assert_int_equal(r.outcome, SANDBOX_EXITED);
+    assert_int_not_equal(r.exit_code, 0);
+    sandbox_result_free(&r);
     const char *sleep_[] = { exe[3], NULL }, *hello[] = { exe[4], NULL };
     s.argv = sleep_;
+    s.fresh_with = name[3];
     s.wall_seconds = 0.3;
     assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), 0);
     assert_int_equal(r.outcome, SANDBOX_TIME_LIMIT);
     sandbox_result_free(&r);
     s.argv = hello;
+    s.fresh_with = name[4];
     assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), 0);
     assert_int_equal(r.outcome, SANDBOX_EXITED);
     assert_string_equal(r.out, "hello\n");
     sandbox_result_free(&r);
-    s.subdir = "../a"; /* one name in the session's dir, nothing else */
-    assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), -1);
-    assert_int_equal(r.outcome, SANDBOX_ERROR);
-    sandbox_result_free(&r);
-    s.subdir = NULL;
+    const char *bad[] = { "../a", "", ".", "x/y", "no-such-file" };  /* one file of dir, nothing else */
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        s.fresh_with = bad[i];
+        assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), -1);
+        assert_int_equal(r.outcome, SANDBOX_ERROR);
+        sandbox_result_free(&r);
+    }
+    s.fresh_with = NULL;
     s.dir = "/tmp"; /* not the session's dir */
     assert_int_equal(sandbox_session_run(ss, &s, &r, err, sizeof err), -1);
     sandbox_result_free(&r);
     sandbox_session_close(ss);
+    /* Nothing was left in dir but the programs. */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d));) entries += e->d_name[0] != '.';
+    closedir(d);
+    assert_int_equal(entries, 5);
     assert_int_equal(sandbox_dir_remove(dir), 0);
     assert_int_equal(count_sandbox_procs(), before);
 }

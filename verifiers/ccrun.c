@@ -3,8 +3,8 @@
  * compiles it there with the compiler in the sandbox's COMPILE profile, runs the binary
  * once per test in the RUN profile and compares the outputs outside the sandbox. The
  * compile and the tests share one sandbox session (one set of namespaces per program,
- * which is most of a sandboxed run's fixed cost); each test runs in dir/t<i>, made fresh
- * with a copy of the binary and removed after it.
+ * which is most of a sandboxed run's fixed cost); each test runs in a fresh directory of
+ * its own holding only the binary, read-only (the sandbox's fresh_with).
  *
  * The generated main of a function task: the user's code comes first, with `main`
  * renamed (a completion that brings its own main still links), then the standard headers
@@ -545,33 +545,6 @@ static int compile(const CcrunState *st, SandboxSession *sb, const char *cc, int
     return 1;
 }
 
-/* dir/name (a fresh directory) holding a copy of dir/prog that the program cannot change
- * (as root: root's, read-only), so a test run sees nothing an earlier one left. */
-static int test_dir_make(const char *dir, const char *name, size_t max_bytes) {
-    char path[CCRUN_PATH + 64];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (mkdir(path, 0700) != 0) return -1;
-    snprintf(path, sizeof path, "%s/prog", dir);
-    /* What the compiler left is the sandboxed user's: no symlink, no FIFO, no giant. */
-    int in = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    struct stat sb;
-    if (in < 0) return -1;
-    if (fstat(in, &sb) != 0 || !S_ISREG(sb.st_mode) || (size_t)sb.st_size > max_bytes) { close(in); return -1; }
-    snprintf(path, sizeof path, "%s/%s/prog", dir, name);
-    int o = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0555);
-    if (o < 0) { close(in); return -1; }
-    int rc = 0;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(in, buf, sizeof buf);
-        if (n == 0) break;
-        if (n < 0 || write(o, buf, (size_t)n) != n) { rc = -1; break; }
-    }
-    close(in);
-    if (close(o) != 0) rc = -1;
-    return rc;
-}
-
 /* Runs every test of p against dir/prog, each in a directory of its own, and sets the
  * verdict. */
 static void run_tests(const CcrunState *st, SandboxSession *sb, const Plan *p, const char *dir, Verdict *out) {
@@ -592,19 +565,10 @@ static void run_tests(const CcrunState *st, SandboxSession *sb, const Plan *p, c
         snprintf(index, sizeof index, "%d", i);
         const char *argv_prog[] = { "./prog", NULL };
         const char *argv_fn[] = { "./prog", index, NULL };
-        char sub[32];
-        snprintf(sub, sizeof sub, "t%d", i);
-        if (test_dir_make(dir, sub, st->cfg.compile_file_bytes) != 0) {
-            char reason[128];
-            snprintf(reason, sizeof reason, "cannot prepare the directory of test %d", i);
-            cJSON_Delete(failed);
-            verdict_fail(out, reason);
-            return;
-        }
         SandboxSpec spec = sandbox_default_spec(SANDBOX_PROFILE_RUN);
         spec.argv = p->function ? argv_fn : argv_prog;
         spec.dir = dir;
-        spec.subdir = sub;
+        spec.fresh_with = "prog";   /* each test in a directory of its own */
         spec.stdin_data = p->function ? NULL : t->in;
         spec.stdin_len = p->function ? 0 : t->in_len;
         spec.cpu_seconds = p->cpu_seconds;
@@ -617,9 +581,6 @@ static void run_tests(const CcrunState *st, SandboxSession *sb, const Plan *p, c
         memset(&res, 0, sizeof res);
         char err[256] = "";
         int rc = sandbox_session_run(sb, &spec, &res, err, sizeof err);
-        char tdir[CCRUN_PATH + 32];
-        snprintf(tdir, sizeof tdir, "%s/%s", dir, sub);
-        sandbox_dir_remove(tdir);
         ran++;
         run_s += res.wall_seconds;
         if (rc != 0 || res.outcome == SANDBOX_ERROR) {

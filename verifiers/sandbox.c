@@ -89,8 +89,10 @@
  * Where that fails (no ptrace; no exit stop on SIGKILL), max_rss_kb is wait4's value if
  * it is above the pre-exec baseline the program child reports (+1 MB), else -1.
  *
- * Not limited: the number of files the program creates in its dir (each is capped by
- * RLIMIT_FSIZE, their count is not; there is no disk quota) and the dir's total size.
+ * Not limited in the working dir itself (a compile's): the number of files the program
+ * creates (each is capped by RLIMIT_FSIZE, their count is not; there is no disk quota)
+ * and the dir's total size. A run with spec.fresh_with (a test run) is bounded in both:
+ * its directory is a tmpfs of file_bytes and 256 inodes.
  *
  * Threads: everything that allocates (argv rewriting, the filters, the mount plan, the
  * environment) is prepared before the fork; between fork and execve the children only
@@ -666,6 +668,10 @@ int sandbox_wait_outputs(int status_fd, int out_fd, int err_fd, Capture *co, Cap
     if (hit) return 1;
     *status_ready = pf[0].revents != 0;
     return 0;
+}
+
+int sandbox_name_ok(const char *name) {
+    return name[0] && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..") && strlen(name) <= NAME_MAX;
 }
 
 void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e) {

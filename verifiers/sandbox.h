@@ -24,9 +24,12 @@ typedef enum {
 typedef struct {
     const char *const *argv;   /* argv[0] is the program (absolute, or relative to the dir) */
     const char *dir;           /* the working directory, from sandbox_dir_create */
-    const char *subdir;        /* NULL, or a directory in dir (one name, made by the
-                                  caller) that is the run's working directory instead:
-                                  the run sees it alone, not dir (a session's test runs) */
+    const char *fresh_with;    /* NULL, or a file in dir (one name): the run's working
+                                  directory is then a fresh, empty one of its own holding
+                                  only that file, read-only, and gone after the run (a
+                                  session's test runs: nothing one leaves reaches the
+                                  next). With namespaces a tmpfs of file_bytes in all; in
+                                  the fallback, a directory in dir with a copy */
     SandboxProfile profile;
     const char *stdin_data;    /* may be NULL */
     size_t stdin_len;
@@ -74,7 +77,7 @@ void sandbox_result_free(SandboxResult *res);
  * same working dir, one after the other (the compile and the test runs of one program),
  * instead of a new set per run; sandbox_run is a session of one run. Each run is still a
  * fresh process tree with its own limits and profile: before a run is reported, every
- * process it left is killed and reaped, and with spec.subdir it sees only that directory
+ * process it left is killed and reaped, and with spec.fresh_with it sees a fresh directory
  * (files written by one run are not visible to the next). A run that hits the wall clock
  * or the output cap ends the session's namespaces; the next run opens new ones. Without
  * namespaces each run is a sandbox_run of its own. One thread at a time per session;

@@ -164,17 +164,9 @@ static int reap(pid_t pid, int *status, int killgroup) {
     }
 }
 
-/* Without namespaces: a supervisor of its own per run (see the top of this file). */
-int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, size_t errlen) {
-    memset(res, 0, sizeof *res);
-    res->outcome = SANDBOX_ERROR;
-    res->violation_syscall = -1;
-    if (err && errlen) err[0] = 0;
-    if (!spec || !spec->argv || !spec->argv[0] || !spec->dir) {
-        sandbox_set_err(err, errlen, "sandbox_run: %s%s", "missing argv or dir", 0);
-        return -1;
-    }
-    sandbox_capabilities();
+/* One run in workdir (spec->dir, or a fresh directory in it: hide_dir). */
+static int direct_run(const SandboxSpec *spec, const char *workdir, int hide_dir, SandboxResult *res, char *err,
+                      size_t errlen) {
     const double t_start = sandbox_now();
     Child c;
     memset(&c, 0, sizeof c);
@@ -186,12 +178,6 @@ int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, s
     Capture co = { 0 }, ce = { 0 };
     char *envp_store[3] = { NULL, NULL, NULL };
     const int privileged = geteuid() == 0;
-    char workdir[PATH_MAX];
-    if ((size_t)snprintf(workdir, sizeof workdir, "%s%s%s", spec->dir, spec->subdir ? "/" : "",
-                         spec->subdir ? spec->subdir : "") >= sizeof workdir) {
-        sandbox_set_err(err, errlen, "sandbox_run: %s%s", "the working dir's path is too long", 0);
-        goto out;
-    }
     if (strlen(spec->argv[0]) >= SANDBOX_EXEC_PAGE) {
         sandbox_set_err(err, errlen, "sandbox_run: %s%s", "argv[0] is too long", 0);
         goto out;
@@ -235,7 +221,7 @@ int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, s
     /* No mount namespace to hide dir from a run in one of its subdirs: as root, dir
      * becomes root's and only traversable (0711), so the program can neither list it nor
      * leave a file in it for the next run; a run in dir itself makes it nobody's again. */
-    if (privileged && spec->subdir && (chown(spec->dir, 0, 0) != 0 || chmod(spec->dir, 0711) != 0)) {
+    if (privileged && hide_dir && (chown(spec->dir, 0, 0) != 0 || chmod(spec->dir, 0711) != 0)) {
         sandbox_set_err(err, errlen, "sandbox_run: chown %s: %s", spec->dir, errno);
         goto out;
     }
@@ -330,3 +316,86 @@ out:
     return rc;
 }
 
+
+/* dir/NAME's copy in a fresh directory made in dir (path: out), as spec.fresh_with asks:
+ * the copy is root's and read-only as root (the program cannot change it), and what the
+ * compiler left must be a plain file (no symlink, no FIFO; its size is bounded by the
+ * compile's file limit). */
+static int fresh_dir_make(const SandboxSpec *spec, char *out, size_t outlen, char *err, size_t errlen) {
+    char path[PATH_MAX];
+    if ((size_t)snprintf(out, outlen, "%s/runXXXXXX", spec->dir) >= outlen || !mkdtemp(out)) {
+        sandbox_set_err(err, errlen, "sandbox_run: a fresh dir in %s: %s", spec->dir, errno ? errno : ENAMETOOLONG);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s", spec->dir, spec->fresh_with);
+    int in = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), o = -1, rc = -1;
+    struct stat sb;
+    if (in >= 0 && fstat(in, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        (size_t)snprintf(path, sizeof path, "%s/%s", out, spec->fresh_with) < sizeof path)
+        o = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0555);
+    if (o >= 0) {
+        rc = 0;
+        char buf[65536];
+        for (;;) {
+            ssize_t n = read(in, buf, sizeof buf);
+            if (n == 0) break;
+            if (n < 0 || write(o, buf, (size_t)n) != n) { rc = -1; break; }
+        }
+        if (close(o) != 0) rc = -1;
+    }
+    if (in >= 0) close(in);
+    if (rc != 0) {
+        sandbox_set_err(err, errlen, "sandbox_run: cannot copy %s into a fresh dir%s", spec->fresh_with, 0);
+        sandbox_dir_remove(out);
+    }
+    return rc;
+}
+
+/* Without namespaces: a supervisor of its own per run (see the top of this file). */
+int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, size_t errlen) {
+    memset(res, 0, sizeof *res);
+    res->outcome = SANDBOX_ERROR;
+    res->violation_syscall = -1;
+    if (err && errlen) err[0] = 0;
+    if (!spec || !spec->argv || !spec->argv[0] || !spec->dir) {
+        sandbox_set_err(err, errlen, "sandbox_run: %s%s", "missing argv or dir", 0);
+        return -1;
+    }
+    sandbox_capabilities();
+    if (!spec->fresh_with) return direct_run(spec, spec->dir, 0, res, err, errlen);
+    char fresh[PATH_MAX];
+    if (!sandbox_name_ok(spec->fresh_with)) {
+        sandbox_set_err(err, errlen, "sandbox_run: bad fresh_with \"%s\"%s", spec->fresh_with, 0);
+        goto fail;
+    }
+    if (fresh_dir_make(spec, fresh, sizeof fresh, err, errlen) != 0) goto fail;
+    /* argv's paths in dir are the copy's, in the fresh dir */
+    const size_t dl = strlen(spec->dir);
+    int n = 0;
+    while (spec->argv[n]) n++;
+    char **argv = calloc((size_t)n + 1, sizeof *argv);
+    int rc = argv ? 0 : -1;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *a = spec->argv[i];
+        int in_dir = strncmp(a, spec->dir, dl) == 0 && a[dl] == '/';
+        size_t len = strlen(fresh) + strlen(a) + 1;
+        if (!(argv[i] = malloc(len))) rc = -1;
+        else snprintf(argv[i], len, "%s%s", in_dir ? fresh : "", in_dir ? a + dl : a);
+    }
+    if (rc == 0) {
+        SandboxSpec s = *spec;
+        s.argv = (const char *const *)argv;
+        rc = direct_run(&s, fresh, 1, res, err, errlen);
+    } else {
+        sandbox_set_err(err, errlen, "sandbox_run: %s%s", "out of memory", 0);
+    }
+    for (int i = 0; argv && i < n; i++) free(argv[i]);
+    free(argv);
+    sandbox_dir_remove(fresh);
+    if (rc == 0) return 0;
+fail:
+    res->outcome = SANDBOX_ERROR;
+    if (!res->out) res->out = calloc(1, 1);
+    if (!res->err) res->err = calloc(1, 1);
+    return -1;
+}

@@ -100,6 +100,8 @@ int sandbox_capture_read(int fd, Capture *c, size_t limit);
  * the status channel has something to read. */
 int sandbox_wait_outputs(int status_fd, int out_fd, int err_fd, Capture *co, Capture *ce, size_t limit,
                          double t_start, double wall, int *status_ready);
+/* name is one entry of a directory: not empty, no '/', not "." or "..", <= NAME_MAX. */
+int sandbox_name_ok(const char *name);
 void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e);
 int sandbox_write_file(const char *path, const char *text);
 

@@ -10,7 +10,7 @@
  * others itself (init_namespaces: user, mount, IPC, and network unless it joins the
  * shared one), maps its own ids, builds the filesystem view once, then serves runs one
  * at a time over a SOCK_SEQPACKET socket. A
- * run is a job message (profile, limits, argv, environment, subdir) carrying the run's
+ * run is a job message (profile, limits, argv, environment, fresh dir) carrying the run's
  * stdin memfd and its stdout/stderr pipes as SCM_RIGHTS. For each job init forks the
  * program child, traces and waits for it exactly as sandbox.c's init does (the peak
  * memory at its exit stop), then kills every other process of the namespace
@@ -27,8 +27,10 @@
  * working dir bound read-write at /c/work and /r/work. The program child chroots into
  * its profile's view (chroot, mount, pivot_root and open_by_handle_at are not in the
  * seccomp allowlist, and the child holds no descriptor outside its view, so the other
- * view is out of reach). With spec.subdir init binds dir/subdir over the view's /work for
- * that run and detaches it after: the run sees its own directory only.
+ * view is out of reach). With spec.fresh_with init mounts a new tmpfs over the view's
+ * /work for that run, holding a read-only bind of the file from the other view's /work
+ * (the session's dir), and detaches it after: the run sees a directory of its own, and
+ * nothing of the host's disk is made or removed per run.
  *
  * Everything else (users, capabilities, seccomp, limits, memory detection, descriptors)
  * is sandbox.c's, shared through sandbox_internal.h. Between fork and execve the
@@ -108,7 +110,8 @@ typedef struct {
     int profile, setuid_nobody;
     SandboxLimits lim;
     unsigned long dir_flags;
-    char sub[NAME_MAX + 1];    /* "" : the whole dir */
+    char fresh[NAME_MAX + 1];  /* "" : the whole dir; else the file of a fresh /work */
+    char fresh_opts[96];       /* that tmpfs's mount options */
     int argc, envc;
     char strs[JOB_STRS];
 } JobMsg;
@@ -237,23 +240,33 @@ static CHILD_CODE _Noreturn void job_child(const JobMsg *j) {
     for (;;) {}
 }
 
-/* With a subdir, init binds dir/subdir over the profile's /work for the run (and detaches
- * it once every process of the run is gone): cheaper than a mount namespace per run,
- * whose teardown would delay the program's exit. */
-static void job_bind_subdir(const JobMsg *j, int on) {
-    if (!j->sub[0]) return;
-    char src[NAME_MAX + 16], dst[16];
-    path_join(dst, sizeof dst, j->profile == SANDBOX_PROFILE_COMPILE ? "/c" : "/r", "/work");
+/* With spec.fresh_with, a new tmpfs over the profile's /work for the run, holding the
+ * session dir's file read-only (bound from the other view's /work, which the run cannot
+ * reach); detached once every process of the run is gone. The file must be a regular one:
+ * nothing of the session's runs is alive to swap it between the check and the bind. */
+static void job_fresh_dir(const JobMsg *j, int on) {
+    if (!j->fresh[0]) return;
+    const int compile = j->profile == SANDBOX_PROFILE_COMPILE;
+    const char *work = compile ? "/c/work" : "/r/work";
     if (!on) {
-        if (umount2(dst, MNT_DETACH) != 0) sandbox_die("detach the run's dir");
+        if (umount2(work, MNT_DETACH) != 0) sandbox_die("detach the run's dir");
         return;
     }
-    path_join(src, sizeof src, dst, "/");
-    size_t n = strlen(src);
-    sandbox_ccopy(src + n, sizeof src - n, j->sub);
-    if (mount(src, dst, NULL, MS_BIND, NULL) != 0) sandbox_die("bind the run's dir");
-    if (mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | j->dir_flags, NULL) != 0)
-        sandbox_die("remount the run's dir");
+    char src[NAME_MAX + 16], dst[NAME_MAX + 16];
+    path_join(src, sizeof src, compile ? "/r/work/" : "/c/work/", j->fresh);
+    path_join(dst, sizeof dst, work, "/");
+    size_t n = strlen(dst);
+    sandbox_ccopy(dst + n, sizeof dst - n, j->fresh);
+    struct stat st;
+    if (lstat(src, &st) != 0) sandbox_die(j->fresh);
+    if (!S_ISREG(st.st_mode)) { errno = EINVAL; sandbox_die("the run's file is not a regular file"); }
+    if (mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV, j->fresh_opts) != 0) sandbox_die("mount the run's dir");
+    int fd = open(dst, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0500);
+    if (fd < 0) sandbox_die("the run's file");
+    close(fd);
+    if (mount(src, dst, NULL, MS_BIND, NULL) != 0) sandbox_die("bind the run's file");
+    if (mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | j->dir_flags, NULL) != 0)
+        sandbox_die("remount the run's file read-only");
 }
 
 static CHILD_CODE int job_child_main(void *arg) {
@@ -283,7 +296,8 @@ static int job_receive(JobMsg *j) {
     }
     if (j->argc < 1 || j->argc > JOB_MAX_ARGS || j->envc < 0 || j->envc > JOB_MAX_ARGS) return -1;
     j->strs[JOB_STRS - 1] = 0;
-    j->sub[NAME_MAX] = 0;
+    j->fresh[NAME_MAX] = 0;
+    j->fresh_opts[sizeof j->fresh_opts - 1] = 0;
     return 1;
 }
 
@@ -351,7 +365,7 @@ static _Noreturn void session_init(const InitArgs *a) {
         int r = job_receive(&job);
         if (r == 0) syscall(SYS_exit_group, 0);
         if (r < 0) sandbox_die("a malformed job");
-        job_bind_subdir(&job, 1);
+        job_fresh_dir(&job, 1);
         g_job_baseline = -1;
         g_job_attached = 0;
         syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
@@ -376,7 +390,7 @@ static _Noreturn void session_init(const InitArgs *a) {
             long w = syscall(SYS_wait4, -1, NULL, __WALL, NULL);
             if (w < 0 && errno != EINTR) break;
         }
-        job_bind_subdir(&job, 0);
+        job_fresh_dir(&job, 0);
         if (write(FD_STAT, &rec, sizeof rec) != (ssize_t)sizeof rec) syscall(SYS_exit_group, 124);
     }
 }
@@ -496,14 +510,18 @@ static int job_build(const SandboxSession *s, const SandboxSpec *spec, JobMsg *j
     j->dir_flags = s->dir_flags;
     char host[PATH_MAX];
     snprintf(host, sizeof host, "%s", s->dir);
-    if (spec->subdir) {
-        const char *sd = spec->subdir;
-        if (!sd[0] || strchr(sd, '/') || !strcmp(sd, ".") || !strcmp(sd, "..") || strlen(sd) > NAME_MAX ||
-            (size_t)snprintf(host, sizeof host, "%s/%s", s->dir, sd) >= sizeof host) {
-            sandbox_set_err(err, errlen, "sandbox_run: bad subdir \"%s\"%s", sd, 0);
+    if (spec->fresh_with) {
+        const char *f = spec->fresh_with;
+        if (!sandbox_name_ok(f)) {
+            sandbox_set_err(err, errlen, "sandbox_run: bad fresh_with \"%s\"%s", f, 0);
             return -1;
         }
-        snprintf(j->sub, sizeof j->sub, "%s", sd);
+        snprintf(j->fresh, sizeof j->fresh, "%s", f);
+        /* The run's files together get file_bytes; owned by whom the program runs as. */
+        size_t bytes = spec->file_bytes < 65536 ? 65536 : spec->file_bytes;
+        const unsigned owner = j->setuid_nobody ? SANDBOX_UID : 0;
+        snprintf(j->fresh_opts, sizeof j->fresh_opts, "size=%zu,nr_inodes=256,mode=700,uid=%u,gid=%u", bytes, owner,
+                 owner);
     }
     size_t used = 0, hl = strlen(host);
     for (; spec->argv[j->argc]; j->argc++) {
@@ -522,13 +540,6 @@ static int job_build(const SandboxSession *s, const SandboxSpec *spec, JobMsg *j
         /* gcc's temporary files go to the working dir, and go with it. */
         if (job_add(j, &used, "PATH=/usr/bin:/bin", NULL) || job_add(j, &used, "TMPDIR=/work", NULL)) return -1;
         j->envc = 2;
-    }
-    if (s->privileged && spec->subdir) {
-        struct stat st;
-        if (lstat(host, &st) != 0 || !S_ISDIR(st.st_mode) || chown(host, SANDBOX_UID, SANDBOX_GID) != 0) {
-            sandbox_set_err(err, errlen, "sandbox_run: the run's dir %s: %s", host, errno ? errno : ENOTDIR);
-            return -1;
-        }
     }
     return 0;
 }
