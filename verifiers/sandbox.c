@@ -670,6 +670,13 @@ int sandbox_wait_outputs(int status_fd, int out_fd, int err_fd, Capture *co, Cap
     return 0;
 }
 
+int sandbox_result_error(SandboxResult *res) {
+    res->outcome = SANDBOX_ERROR;
+    if (!res->out) res->out = calloc(1, 1);
+    if (!res->err) res->err = calloc(1, 1);
+    return -1;
+}
+
 int sandbox_name_ok(const char *name) {
     return name[0] && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..") && strlen(name) <= NAME_MAX;
 }

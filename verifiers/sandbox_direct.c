@@ -304,11 +304,7 @@ static int direct_run(const SandboxSpec *spec, const char *workdir, int hide_dir
     rc = sandbox_result_fill(spec, &o, &co, &ce, t_start, res, err, errlen);
 out:
     if (pid > 0) { int s; kill(pid, SIGKILL); reap(pid, &s, 1); }
-    if (rc != 0) {
-        res->outcome = SANDBOX_ERROR;
-        if (!res->out) res->out = calloc(1, 1);
-        if (!res->err) res->err = calloc(1, 1);
-    }
+    if (rc != 0) sandbox_result_error(res);
     free(co.buf); free(ce.buf);
     const int fds[] = { out_p[0], out_p[1], err_p[0], err_p[1], stat_p[0], stat_p[1], c.in_fd };
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) if (fds[i] >= 0) close(fds[i]);
@@ -394,8 +390,5 @@ int sandbox_run_direct(const SandboxSpec *spec, SandboxResult *res, char *err, s
     sandbox_dir_remove(fresh);
     if (rc == 0) return 0;
 fail:
-    res->outcome = SANDBOX_ERROR;
-    if (!res->out) res->out = calloc(1, 1);
-    if (!res->err) res->err = calloc(1, 1);
-    return -1;
+    return sandbox_result_error(res);
 }

@@ -103,7 +103,10 @@ int sandbox_wait_outputs(int status_fd, int out_fd, int err_fd, Capture *co, Cap
 /* name is one entry of a directory: not empty, no '/', not "." or "..", <= NAME_MAX. */
 int sandbox_name_ok(const char *name);
 void sandbox_set_err(char *err, size_t errlen, const char *fmt, const char *a, int e);
+/* path's whole content written as text (open, write, close: system calls only). */
 int sandbox_write_file(const char *path, const char *text);
+/* res as a failed run (SANDBOX_ERROR, empty outputs where none were captured); -1. */
+int sandbox_result_error(SandboxResult *res);
 
 /* The limits of spec, as the program child sets them (nproc counts init when there is
  * one in the program's user: with a user namespace or as root). */

@@ -301,15 +301,6 @@ static int job_receive(JobMsg *j) {
     return 1;
 }
 
-static int write_proc(const char *path, const char *text) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    size_t n = strlen(text);
-    int ok = write(fd, text, n) == (ssize_t)n;
-    close(fd);
-    return ok ? 0 : -1;
-}
-
 /* Init's namespaces besides its PID namespace (made by the clone): it joins the shared
  * network namespace while it is still root outside, becomes SANDBOX_UID, makes its user
  * namespace and maps it itself (a one-line map of the creator's own ids needs no help
@@ -327,8 +318,9 @@ static void init_namespaces(const InitArgs *a, int netns_errno) {
             syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0);
             if (syscall(SYS_unshare, CLONE_NEWUSER) != 0) sandbox_die("unshare user namespace");
         }
-        if (write_proc("/proc/self/setgroups", "deny") != 0 || write_proc("/proc/self/uid_map", a->uid_map) != 0 ||
-            write_proc("/proc/self/gid_map", a->gid_map) != 0) sandbox_die("write the user namespace's maps");
+        if (sandbox_write_file("/proc/self/setgroups", "deny") != 0 ||
+            sandbox_write_file("/proc/self/uid_map", a->uid_map) != 0 ||
+            sandbox_write_file("/proc/self/gid_map", a->gid_map) != 0) sandbox_die("write the user namespace's maps");
     }
     /* A change of credentials clears the parent-death signal: set it (again) after. */
     syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -645,8 +637,5 @@ out:
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) if (all[i] >= 0) close(all[i]);
     if (rc == 0) return 0;
 fail:
-    res->outcome = SANDBOX_ERROR;
-    if (!res->out) res->out = calloc(1, 1);
-    if (!res->err) res->err = calloc(1, 1);
-    return -1;
+    return sandbox_result_error(res);
 }
